@@ -1,0 +1,84 @@
+"""GET /healthz: is every part this process depends on answering? 200 if so, 503 if not."""
+
+import asyncio
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def check_pgvector() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("the vector extension is not installed (run migrate)")
+    return f"ok (pgvector {row[0]})"
+
+
+def check_channel_layer() -> str:
+    """Send a message to a fresh channel and read it back through the configured layer."""
+    layer = get_channel_layer()
+
+    async def round_trip() -> None:
+        channel = await layer.new_channel("healthz.")
+        marker = uuid.uuid4().hex
+        await layer.send(channel, {"type": "healthz", "marker": marker})
+        message = await layer.receive(channel)
+        if message.get("marker") != marker:
+            raise RuntimeError("the channel layer returned another message")
+
+    async def bounded() -> None:
+        await asyncio.wait_for(round_trip(), CHECK_TIMEOUT_SECONDS)
+
+    async_to_sync(bounded)()
+    return f"ok ({type(layer).__name__})"
+
+
+def check_broker() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "ok (no broker: tasks run eagerly in-process)"
+    from kombu import Connection
+
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=CHECK_TIMEOUT_SECONDS) as conn:
+        conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
+    return "ok"
+
+
+CHECKS = {
+    "database": check_database,
+    "pgvector": check_pgvector,
+    "channel_layer": check_channel_layer,
+    "broker": check_broker,
+}
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    results = {}
+    healthy = True
+    for name, check in CHECKS.items():
+        try:
+            results[name] = {"ok": True, "detail": check()}
+        except Exception as exc:  # a health check reports every failure, whatever its kind
+            logger.warning("healthz: %s failed: %s", name, exc)
+            results[name] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+            healthy = False
+    return JsonResponse({"ok": healthy, "checks": results}, status=200 if healthy else 503)

@@ -1,0 +1,70 @@
+"""`manage.py serve`: Daphne (plus a Celery worker and beat when REDIS_URL is set), until Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+
+class Command(BaseCommand):
+    help = "Serve the demo site, the agent inbox and the admin with Daphne; Ctrl-C stops everything."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host: str, port: int, **options):
+        # Hold the embedded database open in this process, so it stays up while children restart.
+        connection.ensure_connection()
+        bin_dir = Path(sys.executable).parent
+        commands = [[str(bin_dir / "daphne"), "-b", host, "-p", str(port), "config.asgi:application"]]
+        if settings.REDIS_URL:
+            commands.append([str(bin_dir / "celery"), "-A", "config", "worker", "--loglevel=INFO"])
+            commands.append(
+                [
+                    str(bin_dir / "celery"),
+                    "-A",
+                    "config",
+                    "beat",
+                    "--loglevel=INFO",
+                    "--schedule",
+                    str(settings.DATA_DIR / "celerybeat-schedule"),
+                ]
+            )
+        children = [subprocess.Popen(command, env=os.environ.copy()) for command in commands]
+
+        base = f"http://{host}:{port}"
+        self.stdout.write(self.style.SUCCESS("\nHandoff is running:"))
+        self.stdout.write(f"  Demo shop with the chat widget  {base}/")
+        self.stdout.write(f"  Agent inbox                     {base}/inbox/")
+        self.stdout.write(f"  Admin for managers              {base}/admin/")
+        self.stdout.write(f"  Health                          {base}/healthz")
+        if not settings.REDIS_URL:
+            self.stdout.write("  (REDIS_URL unset: in-memory channel layer, tasks run in the web process)")
+        self.stdout.write("Press Ctrl-C to stop.\n")
+
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self.stdout.write("Stopped.")

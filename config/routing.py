@@ -1,0 +1,14 @@
+"""Every WebSocket route, each wrapped in the origin check that fits who uses it."""
+
+from channels.auth import AuthMiddlewareStack
+from django.urls import path
+
+from agents.consumers import InboxConsumer
+from chat.consumers import WidgetConsumer
+from config.origins import same_site_only, widget_sites
+
+websocket_urlpatterns = [
+    # Visitors authenticate with their signed widget token, not a session cookie.
+    path("ws/widget/", widget_sites(WidgetConsumer.as_asgi())),
+    path("ws/inbox/", same_site_only(AuthMiddlewareStack(InboxConsumer.as_asgi()))),
+]

@@ -1,0 +1,1 @@
+"""Handoff lifecycle models arrive with the handoff issue."""

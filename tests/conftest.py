@@ -1,0 +1,96 @@
+import pytest
+from django.conf import settings
+
+from tests.support import services
+
+LOG_DIR = services.ROOT / "var" / "test-logs"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = settings.TEST_REDIS_URL
+    services.require(
+        services.redis_available(url),
+        f"Redis at {url}",
+        "start one with `redis-server --daemonize yes --port 6379` or set TEST_REDIS_URL",
+    )
+    return url
+
+
+@pytest.fixture
+def redis_channel_layer(redis_url, settings):
+    """Switch this test to the real Redis channel layer (channels resets its layers on change)."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    }
+    yield settings.CHANNEL_LAYERS
+
+
+@pytest.fixture(scope="session")
+def _celery_worker_process(redis_url, django_db_setup, django_db_blocker):
+    process = services.start(
+        [
+            services.python_bin("celery"),
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+            "--hostname=test-worker@%h",
+        ],
+        services.child_env(redis_url),
+        LOG_DIR / "celery-worker.log",
+    )
+    yield process
+    services.stop(process)
+
+
+@pytest.fixture
+def celery_worker(_celery_worker_process, redis_url, settings):
+    """A real Celery worker process over Redis; `.delay()` in this test goes to it.
+
+    The worker reads the test database, so tests using it need committed data
+    (`@pytest.mark.django_db(transaction=True)`).
+    """
+    from config.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    _forget_connections(app)
+    # Wait until the worker answers a round trip, so the first real task is not racing start-up.
+    app.send_task("config.celery.ping").get(timeout=60)
+    yield app
+    app.conf.update(saved)
+    _forget_connections(app)
+
+
+def _forget_connections(app) -> None:
+    """Drop the app's cached broker pool and result backend so the swapped URLs take effect."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._after_fork()
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
+
+
+@pytest.fixture(scope="session")
+def live_server_url(redis_url, django_db_setup, django_db_blocker):
+    """A real Daphne server on a free port, serving the test database over the Redis channel layer."""
+    port = services.free_port()
+    process = services.start(
+        [services.python_bin("daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        services.child_env(redis_url, HANDOFF_TEST_EAGER_TASKS="1"),
+        LOG_DIR / "daphne.log",
+    )
+    try:
+        services.wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        services.stop(process)

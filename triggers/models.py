@@ -1,0 +1,1 @@
+"""Trigger rule models arrive with the triggers issue."""
