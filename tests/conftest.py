@@ -94,3 +94,37 @@ def live_server_url(redis_url, django_db_setup, django_db_blocker):
         yield f"http://127.0.0.1:{port}"
     finally:
         services.stop(process)
+
+
+# --- Named personas -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def visitor(db):
+    """An anonymous visitor with one open conversation with the bot."""
+    from tests.factories import ConversationFactory
+
+    return ConversationFactory().customer
+
+
+@pytest.fixture
+def support_team(db):
+    from tests.factories import TeamFactory
+
+    return TeamFactory(name="Customer Support", slug="support")
+
+
+@pytest.fixture
+def agent(support_team):
+    """Dana, an agent on the support team (staff user, not a superuser)."""
+    from tests.factories import AgentFactory, UserFactory
+
+    return AgentFactory(user=UserFactory(username="dana", first_name="Dana", is_staff=True), teams=[support_team])
+
+
+@pytest.fixture
+def manager(db):
+    """Morgan, a support manager: superuser, sees every team and the admin."""
+    from tests.factories import UserFactory
+
+    return UserFactory(username="morgan", first_name="Morgan", is_staff=True, is_superuser=True)

@@ -1,0 +1,72 @@
+"""factory_boy factories shared by every test package. Add to them; keep them minimal."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from agents.models import Agent, Team
+from chat.models import Conversation, Customer, Message
+from knowledge.models import Article
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    password = factory.PostGenerationMethodCall("set_password", "a-long-test-password")
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agent
+
+    user = factory.SubFactory(UserFactory, is_staff=True)
+    display_name = factory.LazyAttribute(lambda agent: agent.user.first_name)
+
+    @factory.post_generation
+    def teams(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.teams.set(extracted)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+
+class ConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversation
+
+    customer = factory.SubFactory(CustomerFactory)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """Builds rows directly (tests of the write path use chat.services instead)."""
+
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory)
+    seq = factory.Sequence(lambda n: n + 1)
+    sender = Message.Sender.VISITOR
+    text = factory.Faker("sentence")
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Article
+
+    title = factory.Sequence(lambda n: f"Article {n}")
+    body = factory.Faker("paragraph")
