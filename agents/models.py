@@ -81,6 +81,8 @@ class Agent(models.Model):
     max_concurrent = models.PositiveSmallIntegerField(default=3)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OFFLINE, db_index=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # When routing last gave this agent a conversation: ties in load go to whoever waited longest.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.public_name
@@ -88,3 +90,48 @@ class Agent(models.Model):
     @property
     def public_name(self) -> str:
         return self.display_name or self.user.get_full_name() or self.user.get_username()
+
+
+class InternalNote(models.Model):
+    """A note agents leave on a conversation for each other. Never sent to the visitor."""
+
+    conversation = models.ForeignKey("chat.Conversation", on_delete=models.CASCADE, related_name="internal_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class CannedResponse(models.Model):
+    """A saved reply agents insert with a shortcut; shared by everyone, or by one team."""
+
+    title = models.CharField(max_length=100)
+    shortcut = models.SlugField(max_length=50, help_text="Typed after / in the reply box, e.g. /refund-policy.")
+    text = models.TextField()
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="canned_responses")
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [models.UniqueConstraint(fields=["shortcut", "team"], name="canned_shortcut_unique_per_team")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ConversationRead(models.Model):
+    """How far an agent has read a conversation; unread counts are the visitor's messages after it."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="reads")
+    conversation = models.ForeignKey("chat.Conversation", on_delete=models.CASCADE, related_name="+")
+    last_read_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agent", "conversation"], name="one_read_marker")]
+
+    def __str__(self) -> str:
+        return f"{self.agent} read conversation {self.conversation_id} to #{self.last_read_seq}"

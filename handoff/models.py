@@ -1,1 +1,121 @@
-"""Handoff lifecycle models arrive with the handoff issue."""
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from agents.models import Agent, Team
+from chat.models import Conversation
+
+
+class Handoff(models.Model):
+    """One request for a person in a conversation, from the moment it is asked until it ends.
+
+    The conversation's status says where it is now; the handoff keeps the why (reason, trigger,
+    summary, the customer's context at that moment) that the agent reads, and the timings that
+    wait estimates and reports are computed from.
+    """
+
+    class Source(models.TextChoices):
+        VISITOR = "visitor", "Visitor asked"
+        TRIGGER = "trigger", "Trigger rule"
+        AGENT = "agent", "Agent took over"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        ASSIGNED = "assigned", "With an agent"
+        RESOLVED = "resolved", "Resolved"
+        HANDED_BACK = "handed_back", "Handed back to the bot"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoffs")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    reason = models.CharField(max_length=200, help_text="Shown to the agent, e.g. the trigger's label.")
+    # The rule that fired and what it matched, copied at the time (rules are edited later).
+    trigger = models.JSONField(default=dict, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs")
+    # Higher goes first (VIP rules set it); ties are served oldest first.
+    priority = models.SmallIntegerField(default=0)
+    summary = models.TextField(blank=True)
+    # The customer's attributes, sentiment trend and pages at handoff time.
+    context = models.JSONField(default=dict, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_agent_reply_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "requested_at"]
+        constraints = [
+            # At most one open handoff per conversation: a second request joins the first.
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=models.Q(status__in=["queued", "assigned"]),
+                name="one_open_handoff_per_conversation",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "team", "-priority", "requested_at"], name="handoff_queue")]
+
+    def __str__(self) -> str:
+        return f"Handoff {self.pk} of conversation {self.conversation_id} ({self.status})"
+
+
+class HandoffEvent(models.Model):
+    """Every transition of a conversation between bot, queue, agents and resolution, as a row."""
+
+    class Action(models.TextChoices):
+        REQUEST = "request", "Handoff requested"
+        ASSIGN = "assign", "Assigned"
+        TRANSFER = "transfer", "Transferred"
+        RETURN_TO_QUEUE = "return_to_queue", "Returned to the queue"
+        RESOLVE = "resolve", "Resolved"
+        HAND_BACK = "hand_back", "Handed back to the bot"
+        REOPEN = "reopen", "Reopened"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoff_events")
+    handoff = models.ForeignKey(Handoff, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    from_status = models.CharField(max_length=20, choices=Conversation.Status.choices)
+    to_status = models.CharField(max_length=20, choices=Conversation.Status.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.from_status} → {self.to_status}"
+
+
+class SatisfactionRating(models.Model):
+    """A visitor's CSAT answer, about the bot or about the person who helped them."""
+
+    class Subject(models.TextChoices):
+        BOT = "bot", "The assistant"
+        HUMAN = "human", "The person"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="ratings")
+    handoff = models.ForeignKey(Handoff, null=True, blank=True, on_delete=models.SET_NULL, related_name="ratings")
+    subject = models.CharField(max_length=10, choices=Subject.choices)
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="ratings")
+    score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"),
+            # One answer per handoff (a person's help) and one per bot-only conversation.
+            models.UniqueConstraint(fields=["handoff"], name="one_rating_per_handoff"),
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=models.Q(handoff__isnull=True),
+                name="one_bot_rating_per_conversation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 for {self.get_subject_display()}"

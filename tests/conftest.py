@@ -116,15 +116,15 @@ def support_team(db):
 
 @pytest.fixture
 def agent(support_team):
-    """Dana, an agent on the support team (staff user, not a superuser)."""
+    """Dana, an agent on the support team: uses the inbox, not the admin, sees her team only."""
     from tests.factories import AgentFactory, UserFactory
 
-    return AgentFactory(user=UserFactory(username="dana", first_name="Dana", is_staff=True), teams=[support_team])
+    return AgentFactory(user=UserFactory(username="dana", first_name="Dana"), teams=[support_team])
 
 
 @pytest.fixture
 def manager(db):
-    """Morgan, a support manager: superuser, sees every team and the admin."""
+    """Morgan, a support manager: staff (the admin) and superuser, sees every team."""
     from tests.factories import UserFactory
 
     return UserFactory(username="morgan", first_name="Morgan", is_staff=True, is_superuser=True)

@@ -12,10 +12,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = factory.Faker("first_name")
-    password = factory.PostGenerationMethodCall("set_password", "a-long-test-password")
+    password = factory.django.Password("a-long-test-password")
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -30,8 +31,9 @@ class TeamFactory(factory.django.DjangoModelFactory):
 class AgentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Agent
+        skip_postgeneration_save = True
 
-    user = factory.SubFactory(UserFactory, is_staff=True)
+    user = factory.SubFactory(UserFactory)
     display_name = factory.LazyAttribute(lambda agent: agent.user.first_name)
 
     @factory.post_generation
@@ -53,15 +55,24 @@ class ConversationFactory(factory.django.DjangoModelFactory):
 
 
 class MessageFactory(factory.django.DjangoModelFactory):
-    """Builds rows directly (tests of the write path use chat.services instead)."""
+    """Stores through chat.services.message_create, so seq and last_seq stay consistent."""
 
     class Meta:
         model = Message
 
     conversation = factory.SubFactory(ConversationFactory)
-    seq = factory.Sequence(lambda n: n + 1)
     sender = Message.Sender.VISITOR
     text = factory.Faker("sentence")
+
+    @classmethod
+    def _create(cls, model_class, *, conversation, sentiment=None, **kwargs):
+        from chat.services import message_create
+
+        message, _ = message_create(conversation=conversation, **kwargs)
+        if sentiment is not None:
+            message.sentiment = sentiment
+            message.save(update_fields=["sentiment"])
+        return message
 
 
 class ArticleFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,53 @@
+"""Is a team open? Business hours are kept per weekday in the team's own time zone."""
+
+import datetime as dt
+import zoneinfo
+
+from agents.models import Team
+
+WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def team_is_open(*, team: Team, at: dt.datetime) -> bool:
+    local = at.astimezone(zoneinfo.ZoneInfo(team.time_zone))
+    if any(holiday.date == local.date() for holiday in team.holidays.all()):
+        return False
+    return any(
+        window.weekday == local.weekday() and window.opens_at <= local.time() < window.closes_at
+        for window in team.business_hours.all()
+    )
+
+
+def team_next_opening(*, team: Team, at: dt.datetime, horizon_days: int = 14) -> dt.datetime | None:
+    """The next moment the team opens (in the team's time zone), or None if it never does soon."""
+    tz = zoneinfo.ZoneInfo(team.time_zone)
+    local = at.astimezone(tz)
+    holidays = {holiday.date for holiday in team.holidays.all()}
+    windows = list(team.business_hours.all())
+    for offset in range(horizon_days + 1):
+        day = local.date() + dt.timedelta(days=offset)
+        if day in holidays:
+            continue
+        for window in sorted((w for w in windows if w.weekday == day.weekday()), key=lambda w: w.opens_at):
+            opening = dt.datetime.combine(day, window.opens_at, tzinfo=tz)
+            if opening > local:
+                return opening
+    return None
+
+
+def team_hours_text(*, team: Team) -> str:
+    """'Mon-Fri 09:00-17:00 (Europe/London)', for visitors being told when the team is back."""
+    by_hours: dict[tuple[dt.time, dt.time], list[int]] = {}
+    for window in team.business_hours.all():
+        by_hours.setdefault((window.opens_at, window.closes_at), []).append(window.weekday)
+    parts = []
+    for (opens, closes), days in sorted(by_hours.items(), key=lambda item: min(item[1])):
+        days = sorted(set(days))
+        consecutive = days == list(range(days[0], days[-1] + 1))
+        label = (
+            f"{WEEKDAY_NAMES[days[0]]}-{WEEKDAY_NAMES[days[-1]]}"
+            if consecutive and len(days) > 1
+            else ", ".join(WEEKDAY_NAMES[d] for d in days)
+        )
+        parts.append(f"{label} {opens:%H:%M}-{closes:%H:%M}")
+    return f"{'; '.join(parts)} ({team.time_zone})" if parts else "no regular hours"

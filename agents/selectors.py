@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet
+
+from agents.models import Agent, Team
+
+
+def team_default() -> Team | None:
+    """Where a handoff goes when no rule names a team: HANDOFF_DEFAULT_TEAM (a slug), else the first team."""
+    slug = getattr(settings, "HANDOFF_DEFAULT_TEAM", "support")
+    return Team.objects.filter(slug=slug).first() or Team.objects.order_by("id").first()
+
+
+def agents_with_load(*, team: Team | None) -> QuerySet[Agent]:
+    """Agents of the team (any team if None), each annotated with `load`: conversations they hold now."""
+    agents = Agent.objects.select_related("user").annotate(
+        load=Count("handoffs", filter=Q(handoffs__status="assigned"), distinct=True)
+    )
+    if team is not None:
+        agents = agents.filter(teams=team)
+    return agents
+
+
+def agents_available(*, team: Team | None) -> QuerySet[Agent]:
+    """Online agents of the team with a free slot, least loaded first, then whoever waited longest."""
+    return (
+        agents_with_load(team=team)
+        .filter(status=Agent.Status.ONLINE, user__is_active=True, load__lt=F("max_concurrent"))
+        .order_by("load", F("last_assigned_at").asc(nulls_first=True), "id")
+    )
+
+
+def agents_online(*, team: Team | None) -> QuerySet[Agent]:
+    return agents_with_load(team=team).filter(status=Agent.Status.ONLINE, user__is_active=True)

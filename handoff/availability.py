@@ -1,0 +1,91 @@
+"""What the visitor is told while waiting: open or not, position in the queue, estimated wait.
+
+The estimate: a queued conversation starts when one of the team's busy agent slots frees up.
+With S slots (the online agents' max_concurrent added up) each freeing about once per median
+handling time H (assignment to resolution, this team's handoffs over the last 7 days, 6 minutes
+when there is no history yet), slots free at a rate of S/H, so the k-th in line waits about k*H/S.
+It is deliberately simple, stated to the visitor as "about N minutes", and refreshed whenever
+the queue moves.
+"""
+
+import datetime as dt
+import math
+import statistics
+from dataclasses import asdict, dataclass
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from agents.hours import team_hours_text, team_is_open, team_next_opening
+from agents.models import Team
+from agents.selectors import agents_online
+from handoff.models import Handoff
+
+DEFAULT_HANDLING_SECONDS = 6 * 60
+HISTORY = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class WaitInfo:
+    team: str
+    open: bool  # within business hours and someone online
+    position: int | None  # 1 = next in line; None when already with an agent
+    estimated_wait_seconds: int | None
+    hours: str
+    next_opening: str | None  # ISO datetime when the team next opens, if closed
+    out_of_hours_message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def median_handling_seconds(*, team: Team | None) -> float:
+    since = timezone.now() - HISTORY
+    finished = Handoff.objects.filter(
+        status=Handoff.Status.RESOLVED, assigned_at__isnull=False, ended_at__gte=since, team=team
+    ).values_list("assigned_at", "ended_at")[:500]
+    durations = [(ended - assigned).total_seconds() for assigned, ended in finished]
+    return statistics.median(durations) if durations else DEFAULT_HANDLING_SECONDS
+
+
+def queue_position(*, handoff: Handoff) -> int:
+    ahead = Handoff.objects.filter(status=Handoff.Status.QUEUED, team=handoff.team).filter(
+        Q(priority__gt=handoff.priority)
+        | Q(priority=handoff.priority, requested_at__lt=handoff.requested_at)
+        | Q(priority=handoff.priority, requested_at=handoff.requested_at, pk__lt=handoff.pk)
+    )
+    return ahead.count() + 1
+
+
+def wait_info(*, handoff: Handoff) -> WaitInfo:
+    team = handoff.team
+    now = timezone.now()
+    in_hours = team_is_open(team=team, at=now) if team else True
+    slots = agents_online(team=team).aggregate(slots=Sum("max_concurrent"))["slots"] or 0
+    is_open = in_hours and slots > 0
+    position = queue_position(handoff=handoff) if handoff.status == Handoff.Status.QUEUED else None
+    estimate = None
+    if is_open and position is not None:
+        estimate = math.ceil(position * median_handling_seconds(team=team) / slots)
+    next_opening = team_next_opening(team=team, at=now) if team and not in_hours else None
+    return WaitInfo(
+        team=team.name if team else "Support",
+        open=is_open,
+        position=position,
+        estimated_wait_seconds=estimate,
+        hours=team_hours_text(team=team) if team else "",
+        next_opening=next_opening.isoformat() if next_opening else None,
+        out_of_hours_message=team.out_of_hours_message if team else "",
+    )
+
+
+def wait_text(info: WaitInfo) -> str:
+    """The sentence the visitor reads when their conversation is queued."""
+    if not info.open:
+        when = f" Our hours: {info.hours}." if info.hours else ""
+        return f"{info.out_of_hours_message or 'Our team is offline right now.'}{when}"
+    minutes = max(1, round((info.estimated_wait_seconds or 0) / 60))
+    return (
+        f"Connecting you to a person from {info.team}. You are number {info.position} in the queue; "
+        f"the estimated wait is about {minutes} minute{'s' if minutes != 1 else ''}."
+    )
