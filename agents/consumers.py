@@ -1,12 +1,181 @@
-"""The agents' inbox WebSocket (live updates land with the handoff issue)."""
+"""The agents' inbox WebSocket: the server pushes rendered HTML fragments that htmx swaps in.
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+One socket per inbox tab. It joins the groups of what the user may see (their teams, or every
+team for managers, and their own agent group) and, on a conversation page, that conversation's
+groups after checking the user may open it. Each event re-checks nothing the group membership
+did not already decide, and renders per connection, so an agent never receives HTML built for
+someone else's permissions. The socket also carries the agent's typing pings and presence.
+"""
+
+import asyncio
+import json
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from agents.inbox_context import header_context, sidebar_context, visible_conversation
+from agents.models import AgentConnection
+from agents.selectors import agent_for_user, user_is_manager
+from handoff.inbox_events import ALL_TEAMS_GROUP, agent_group, team_group
+
+logger = logging.getLogger(__name__)
 
 
-class InboxConsumer(AsyncJsonWebsocketConsumer):
+class InboxConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        self.user = self.scope.get("user")
+        if self.user is None or not self.user.is_authenticated:
             await self.close(code=4401)
             return
+        self.agent, self.is_manager, team_ids = await self._load_identity()
+        if self.agent is None and not self.is_manager:
+            await self.close(code=4403)
+            return
+        self.conversation_id = None
+        self.groups_joined: list[str] = []
+        groups = [ALL_TEAMS_GROUP] if self.is_manager else [team_group(team_id) for team_id in team_ids]
+        if self.agent is not None:
+            groups.append(agent_group(self.agent.pk))
+        requested = parse_qs(self.scope.get("query_string", b"").decode()).get("conversation", [""])[0]
+        if requested:
+            if not requested.isdigit() or await self._visible(int(requested)) is None:
+                await self.close(code=4404)  # not theirs to watch: same answer as a missing one
+                return
+            self.conversation_id = int(requested)
+            groups += [f"conversation_{self.conversation_id}", f"inbox_conversation_{self.conversation_id}"]
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
         await self.accept()
+        if self.agent is not None:
+            await database_sync_to_async(AgentConnection.objects.create)(
+                agent=self.agent, channel_name=self.channel_name
+            )
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "agent", None) is not None:
+            await database_sync_to_async(self._forget_connection)()
+            # The last tab closing makes the agent away, unless another tab opens within the grace period.
+            grace = getattr(settings, "HANDOFF_PRESENCE_GRACE_SECONDS", 30)
+            asyncio.get_running_loop().create_task(self._away_after(grace))
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        """htmx's ws-send posts the reply form's values; we only act on the typing ping."""
+        try:
+            data = json.loads(text_data or "{}")
+        except json.JSONDecodeError:
+            return
+        if data.get("typing") and self.conversation_id and self.agent is not None:
+            from chat.realtime import asend_to_conversation, typing_event
+
+            await asend_to_conversation(
+                self.conversation_id, typing_event(sender="agent", is_typing=True, name=self.agent.public_name)
+            )
+
+    # --- events from the channel layer -------------------------------------------------------
+
+    async def chat_message(self, message: dict) -> None:
+        html = await self._render_message(message["event"]["seq"])
+        if html:
+            await self.send(text_data=html)
+
+    async def chat_typing(self, message: dict) -> None:
+        event = message["event"]
+        if event["sender"] == "visitor":
+            html = render_to_string("inbox/partials/typing.html", {"is_typing": event["is_typing"]})
+            await self.send(text_data=html)
+
+    async def chat_status(self, message: dict) -> None:
+        await self.send(text_data=await self._render_header_and_sidebar())
+
+    async def chat_bot_delta(self, message: dict) -> None:
+        """The bot's streamed tokens are for the visitor; agents see the stored answer."""
+
+    async def inbox_inbox_changed(self, message: dict) -> None:
+        event = message["event"]
+        html = await self._render_sidebar()
+        if self.agent is not None and event.get("assigned_agent_id") == self.agent.pk:
+            html += render_to_string("inbox/partials/cue.html", {"conversation_id": event["conversation_id"]})
+        if self.conversation_id and event.get("conversation_id") == self.conversation_id:
+            html = await self._render_header_and_sidebar()
+        await self.send(text_data=html)
+
+    async def inbox_note_added(self, message: dict) -> None:
+        html = await self._render_note(message["event"]["note_id"])
+        if html:
+            await self.send(text_data=html)
+
+    # --- database work, in a thread ------------------------------------------------------------
+
+    @database_sync_to_async
+    def _load_identity(self):
+        agent = agent_for_user(self.user)
+        team_ids = [team.pk for team in agent.teams.all()] if agent else []
+        return agent, user_is_manager(self.user), team_ids
+
+    @database_sync_to_async
+    def _visible(self, conversation_id: int):
+        return visible_conversation(user=self.user, conversation_id=conversation_id)
+
+    def _forget_connection(self) -> None:
+        AgentConnection.objects.filter(channel_name=self.channel_name).delete()
+
+    async def _away_after(self, grace: float) -> None:
+        await asyncio.sleep(grace)
+        from agents.services import agent_mark_away_if_gone
+
+        def check() -> bool:
+            tabs = AgentConnection.objects.filter(agent=self.agent).count()
+            return agent_mark_away_if_gone(agent_id=self.agent.pk, connected_tabs=tabs)
+
+        try:
+            await database_sync_to_async(check)()
+        except Exception:  # a background check must never take the server down
+            logger.exception("presence check failed for agent %s", self.agent.pk)
+
+    @database_sync_to_async
+    def _render_sidebar(self) -> str:
+        return render_to_string("inbox/partials/sidebar.html", sidebar_context(user=self.user, agent=self.agent))
+
+    @database_sync_to_async
+    def _render_header_and_sidebar(self) -> str:
+        html = render_to_string("inbox/partials/sidebar.html", sidebar_context(user=self.user, agent=self.agent))
+        conversation = visible_conversation(user=self.user, conversation_id=self.conversation_id)
+        if conversation is not None:
+            context = header_context(agent=self.agent, conversation=conversation)
+            html += render_to_string("inbox/partials/conversation_header.html", context)
+        return html
+
+    @database_sync_to_async
+    def _render_message(self, seq: int) -> str:
+        from agents.services import conversation_mark_read
+        from chat.models import Message
+
+        message = (
+            Message.objects.select_related("author__agent")
+            .filter(conversation_id=self.conversation_id, seq=seq)
+            .first()
+        )
+        if message is None:
+            return ""
+        if self.agent is not None:
+            conversation = message.conversation
+            conversation_mark_read(agent=self.agent, conversation=conversation)  # it is on their screen
+        return render_to_string("inbox/partials/transcript_append.html", {"message": message})
+
+    @database_sync_to_async
+    def _render_note(self, note_id: int) -> str:
+        from agents.models import InternalNote
+
+        note = (
+            InternalNote.objects.select_related("author")
+            .filter(pk=note_id, conversation_id=self.conversation_id)
+            .first()
+        )
+        return render_to_string("inbox/partials/transcript_append.html", {"note": note}) if note else ""

@@ -135,3 +135,14 @@ class ConversationRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent} read conversation {self.conversation_id} to #{self.last_read_seq}"
+
+
+class AgentConnection(models.Model):
+    """One open inbox tab (WebSocket) of an agent; presence counts these across server processes."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.agent} via {self.channel_name}"

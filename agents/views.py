@@ -1,7 +1,203 @@
+"""The agents' inbox: one template per page; partials when htmx asks (request.htmx).
+
+Every view resolves the conversation through conversations_visible_to(), so an agent of another
+team gets a 404 for a conversation they may not see. Writes call services and answer htmx with
+204 (the change arrives over the inbox WebSocket) or, without JavaScript, redirect back (PRG).
+"""
+
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from agents.inbox_context import conversation_context, open_handoff, sidebar_context
+from agents.models import Agent, CannedResponse, Team
+from agents.selectors import agent_for_user, conversations_visible_to, handoffs_visible_to, user_is_manager
+from agents.services import AgentError, agent_reply, agent_set_status, conversation_mark_read, note_add
+from handoff.services import HandoffError, handoff_assign, handoff_hand_back, handoff_resolve, handoff_transfer
 
 
-@login_required
+def inbox_user_required(view):
+    """Signed in, and either an agent or a manager: customers' conversations are not for everyone."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.agent = agent_for_user(request.user)
+        if request.agent is None and not user_is_manager(request.user):
+            raise PermissionDenied("Only agents and managers can use the inbox.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@inbox_user_required
 def inbox(request):
-    return render(request, "inbox/inbox.html")
+    template = "inbox/partials/sidebar.html" if request.htmx else "inbox/inbox.html"
+    return render(request, template, sidebar_context(user=request.user, agent=request.agent))
+
+
+def _visible_conversation(request, conversation_id: int):
+    return get_object_or_404(conversations_visible_to(user=request.user).select_related("customer"), pk=conversation_id)
+
+
+@require_GET
+@inbox_user_required
+def conversation_detail(request, conversation_id: int):
+    conversation = _visible_conversation(request, conversation_id)
+    if request.agent is not None:
+        conversation_mark_read(agent=request.agent, conversation=conversation)
+    template = "inbox/partials/conversation_main.html" if request.htmx else "inbox/conversation.html"
+    return render(
+        request, template, conversation_context(user=request.user, agent=request.agent, conversation=conversation)
+    )
+
+
+def _done(request, conversation_id: int | None = None, error: str | None = None):
+    """htmx: 204, or the error shown in the flash area. Plain forms: back to the page."""
+    if request.htmx:
+        if error:
+            response = render(request, "inbox/partials/flash.html", {"error": error}, status=422)
+            response["HX-Retarget"] = "#flash"
+            response["HX-Reswap"] = "innerHTML"
+            return response
+        return HttpResponse(status=204)
+    if conversation_id is not None:
+        return redirect("inbox-conversation", conversation_id=conversation_id)
+    return redirect("inbox")
+
+
+def _act(request, conversation_id: int, action):
+    conversation = _visible_conversation(request, conversation_id)
+    try:
+        action(conversation)
+    except (HandoffError, AgentError) as error:
+        return _done(request, conversation_id, error=str(error))
+    return _done(request, conversation_id)
+
+
+def _require_agent(request) -> Agent:
+    if request.agent is None:
+        raise AgentError("Only agents can do this (managers without an agent profile can watch).")
+    return request.agent
+
+
+@require_POST
+@inbox_user_required
+def conversation_accept(request, conversation_id: int):
+    def accept(conversation):
+        handoff = open_handoff(conversation)
+        if handoff is None:
+            raise HandoffError(f"Conversation {conversation.pk} is not waiting for a person.")
+        handoff_assign(handoff=handoff, agent=_require_agent(request), actor=request.user, reason="Picked up")
+
+    response = _act(request, conversation_id, accept)
+    if request.htmx and response.status_code == 204:
+        response = HttpResponse(status=204)
+        response["HX-Location"] = f"/inbox/c/{conversation_id}/"
+    return response
+
+
+@require_POST
+@inbox_user_required
+def conversation_reply(request, conversation_id: int):
+    return _act(
+        request,
+        conversation_id,
+        lambda c: agent_reply(agent_user=request.user, conversation=c, text=request.POST.get("text", "")),
+    )
+
+
+@require_POST
+@inbox_user_required
+def conversation_note(request, conversation_id: int):
+    return _act(
+        request,
+        conversation_id,
+        lambda c: note_add(author=request.user, conversation=c, text=request.POST.get("text", "")),
+    )
+
+
+@require_POST
+@inbox_user_required
+def conversation_transfer(request, conversation_id: int):
+    def transfer(conversation):
+        handoff = open_handoff(conversation)
+        if handoff is None:
+            raise HandoffError(f"Conversation {conversation.pk} has no open handoff to transfer.")
+        target = request.POST.get("target", "")
+        kind, _, pk = target.partition(":")
+        to_agent = Agent.objects.filter(pk=pk).first() if kind == "agent" and pk.isdigit() else None
+        to_team = Team.objects.filter(pk=pk).first() if kind == "team" and pk.isdigit() else None
+        if to_agent is None and to_team is None:
+            raise HandoffError("Choose an agent or a team to transfer to.")
+        handoff_transfer(
+            handoff=handoff, to_agent=to_agent, to_team=to_team, note=request.POST.get("note", ""), actor=request.user
+        )
+
+    return _act(request, conversation_id, transfer)
+
+
+@require_POST
+@inbox_user_required
+def conversation_resolve(request, conversation_id: int):
+    return _act(request, conversation_id, lambda c: handoff_resolve(conversation=c, actor=request.user))
+
+
+@require_POST
+@inbox_user_required
+def conversation_hand_back(request, conversation_id: int):
+    return _act(request, conversation_id, lambda c: handoff_hand_back(conversation=c, actor=request.user))
+
+
+@require_POST
+@inbox_user_required
+def status_update(request):
+    try:
+        agent_set_status(agent=_require_agent(request), status=request.POST.get("status", ""))
+    except AgentError as error:
+        return _done(request, error=str(error))
+    if request.htmx:
+        request.agent.refresh_from_db()
+        return render(request, "inbox/partials/sidebar.html", sidebar_context(user=request.user, agent=request.agent))
+    return redirect(request.POST.get("next") or "inbox")
+
+
+@require_GET
+@inbox_user_required
+def canned_search(request):
+    query = request.GET.get("q", "").strip()
+    teams = request.agent.teams.all() if request.agent else Team.objects.all()
+    responses = CannedResponse.objects.filter(Q(team__isnull=True) | Q(team__in=teams))
+    if query:
+        responses = responses.filter(
+            Q(title__icontains=query) | Q(shortcut__icontains=query) | Q(text__icontains=query)
+        )
+    return render(request, "inbox/partials/canned_list.html", {"responses": responses[:20], "query": query})
+
+
+@require_GET
+@inbox_user_required
+def conversation_suggestions(request, conversation_id: int):
+    """Knowledge-base passages for the visitor's latest question, to quote or adapt in a reply."""
+    conversation = _visible_conversation(request, conversation_id)
+    question = conversation.messages.filter(sender="visitor").order_by("-seq").values_list("text", flat=True).first()
+    passages = []
+    if question:
+        from knowledge.retrieval import retrieve
+
+        passages = retrieve(query=question, limit=3)
+    return render(request, "inbox/partials/suggestions.html", {"passages": passages, "question": question})
+
+
+@require_GET
+@inbox_user_required
+def handoff_history(request):
+    """Recent handoffs the user can see, for the inbox's "all" tab."""
+    handoffs = handoffs_visible_to(user=request.user).order_by("-requested_at")[:50]
+    return render(request, "inbox/partials/history.html", {"handoffs": handoffs})

@@ -1,0 +1,49 @@
+"""Template contexts shared by the inbox views (HTTP) and the inbox consumer (WebSocket pushes)."""
+
+from agents.models import Agent, Team
+from agents.selectors import conversations_visible_to, inbox_mine, inbox_queue
+from agents.transcript import transcript_entries
+from chat.models import Conversation
+from handoff.models import Handoff
+
+
+def sidebar_context(*, user, agent: Agent | None) -> dict:
+    queue = list(inbox_queue(user=user))
+    mine = list(inbox_mine(agent=agent))
+    return {
+        "agent": agent,
+        "queue": queue,
+        "mine": mine,
+        "unread_total": sum(handoff.unread for handoff in mine),
+        "statuses": Agent.Status.choices,
+    }
+
+
+def open_handoff(conversation: Conversation) -> Handoff | None:
+    return conversation.handoffs.filter(status__in=[Handoff.Status.QUEUED, Handoff.Status.ASSIGNED]).first()
+
+
+def header_context(*, agent: Agent | None, conversation: Conversation) -> dict:
+    handoff = open_handoff(conversation) or conversation.handoffs.order_by("-requested_at").first()
+    teams = Team.objects.order_by("name")
+    return {
+        "conversation": conversation,
+        "customer": conversation.customer,
+        "handoff": handoff,
+        "transfer_agents": Agent.objects.filter(teams__in=teams).select_related("user").distinct(),
+        "transfer_teams": teams,
+        "can_accept": handoff is not None and handoff.status == Handoff.Status.QUEUED and agent is not None,
+        "is_open": conversation.status in (Conversation.Status.QUEUED, Conversation.Status.ASSIGNED),
+    }
+
+
+def conversation_context(*, user, agent: Agent | None, conversation: Conversation) -> dict:
+    return {
+        **sidebar_context(user=user, agent=agent),
+        **header_context(agent=agent, conversation=conversation),
+        "entries": transcript_entries(conversation=conversation),
+    }
+
+
+def visible_conversation(*, user, conversation_id: int) -> Conversation | None:
+    return conversations_visible_to(user=user).select_related("customer").filter(pk=conversation_id).first()

@@ -1,0 +1,132 @@
+"""The inbox's live updates over a real Channels stack (auth middleware, origin check, routing)."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from agents.models import Agent, AgentConnection
+from config.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def inbox_socket(user, query: str = "") -> WebsocketCommunicator:
+    cookie = await database_sync_to_async(session_cookie)(user)
+    headers = [(b"origin", b"http://localhost"), (b"cookie", cookie)]
+    return WebsocketCommunicator(application, f"/ws/inbox/{query}", headers=headers)
+
+
+async def receive_until(communicator, needle: str, timeout: float = 3.0) -> str:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        frame = await communicator.receive_from(timeout=max(remaining, 0.01))
+        if needle in frame:
+            return frame
+
+
+async def test_an_anonymous_socket_is_refused():
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=[(b"origin", b"http://localhost")])
+    connected, code = await communicator.connect()
+    assert (connected, code) == (False, 4401)
+
+
+async def test_an_agent_of_another_team_cannot_watch_the_conversation(billing_agent, queued_conversation):
+    communicator = await inbox_socket(billing_agent.user, f"?conversation={queued_conversation.pk}")
+    connected, code = await communicator.connect()
+    assert (connected, code) == (False, 4404)
+
+
+async def test_the_queue_updates_live_when_a_visitor_asks_for_a_person(agent, support_team, always_open):
+    from handoff.services import handoff_request
+    from tests.factories import ConversationFactory
+
+    communicator = await inbox_socket(agent.user)
+    assert (await communicator.connect())[0]
+    conversation = await database_sync_to_async(ConversationFactory)(customer__name="Live Larry")
+    await database_sync_to_async(handoff_request)(
+        conversation=conversation, reason="Asked for a person", team=support_team
+    )
+    frame = await receive_until(communicator, "Live Larry")
+    assert 'id="sidebar"' in frame and 'hx-swap-oob="true"' in frame and "Asked for a person" in frame
+    await communicator.disconnect()
+
+
+async def test_other_teams_queues_are_not_pushed(billing_agent, support_team, always_open):
+    from handoff.services import handoff_request
+    from tests.factories import ConversationFactory
+
+    communicator = await inbox_socket(billing_agent.user)
+    assert (await communicator.connect())[0]
+    conversation = await database_sync_to_async(ConversationFactory)()
+    await database_sync_to_async(handoff_request)(conversation=conversation, reason="x", team=support_team)
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_visitor_messages_and_notes_are_appended_escaped_and_notes_never_reach_the_visitor(
+    agent, queued_conversation
+):
+    from agents.services import note_add
+    from tests.factories import MessageFactory
+
+    visitor_side = get_channel_layer()
+    visitor_channel = await visitor_side.new_channel()
+    await visitor_side.group_add(f"conversation_{queued_conversation.pk}", visitor_channel)
+
+    communicator = await inbox_socket(agent.user, f"?conversation={queued_conversation.pk}")
+    assert (await communicator.connect())[0]
+    await database_sync_to_async(MessageFactory)(conversation=queued_conversation, text="<script>alert(1)</script>")
+    frame = await receive_until(communicator, 'id="transcript"')
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in frame and "<script>" not in frame
+
+    await database_sync_to_async(note_add)(author=agent.user, conversation=queued_conversation, text="secret note")
+    frame = await receive_until(communicator, "secret note")
+    assert "Internal note" in frame
+
+    visitor_events = []
+    while True:
+        try:
+            visitor_events.append(await asyncio.wait_for(visitor_side.receive(visitor_channel), 0.3))
+        except TimeoutError:
+            break
+    assert visitor_events and all("secret note" not in str(event) for event in visitor_events)
+    await communicator.disconnect()
+
+
+async def test_the_agents_typing_reaches_the_visitor(agent, queued_conversation):
+    layer = get_channel_layer()
+    visitor_channel = await layer.new_channel()
+    await layer.group_add(f"conversation_{queued_conversation.pk}", visitor_channel)
+    communicator = await inbox_socket(agent.user, f"?conversation={queued_conversation.pk}")
+    assert (await communicator.connect())[0]
+    await communicator.send_json_to({"typing": "1", "text": "hel", "HEADERS": {}})
+    event = await asyncio.wait_for(layer.receive(visitor_channel), 2)
+    assert event["event"] == {"type": "typing", "sender": "agent", "author": {"name": "Dana"}, "is_typing": True}
+    await communicator.disconnect()
+
+
+async def test_an_agent_whose_last_tab_closes_becomes_away_after_the_grace_period(agent, settings):
+    settings.HANDOFF_PRESENCE_GRACE_SECONDS = 0.2
+    await database_sync_to_async(Agent.objects.filter(pk=agent.pk).update)(status="online")
+    first, second = await inbox_socket(agent.user), await inbox_socket(agent.user)
+    assert (await first.connect())[0] and (await second.connect())[0]
+    assert await database_sync_to_async(AgentConnection.objects.filter(agent=agent).count)() == 2
+
+    await first.disconnect()
+    await asyncio.sleep(0.5)
+    assert (await database_sync_to_async(Agent.objects.get)(pk=agent.pk)).status == "online", "one tab is still open"
+
+    await second.disconnect()
+    await asyncio.sleep(0.5)
+    assert (await database_sync_to_async(Agent.objects.get)(pk=agent.pk)).status == "away"
