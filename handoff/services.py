@@ -17,7 +17,7 @@ from agents.models import Agent, Team
 from agents.selectors import team_default
 from chat.models import Conversation, Message
 from handoff.availability import wait_info, wait_text
-from handoff.models import Handoff, HandoffEvent
+from handoff.models import Handoff, HandoffEvent, SatisfactionRating
 from handoff.summary import summary_for_handoff
 
 logger = logging.getLogger(__name__)
@@ -352,3 +352,29 @@ def conversation_reopen(*, conversation: Conversation) -> Handoff | None:
             )
         _broadcast(conversation=conversation, handoff=None, event=event)
     return None
+
+
+def rating_submit(*, conversation: Conversation, score: int, comment: str = "") -> SatisfactionRating:
+    """The visitor's CSAT answer after resolution: about the person if one helped, else the bot.
+
+    One answer per handoff (or per bot-only conversation); a second submission is refused.
+    """
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise HandoffError("Choose a rating from 1 to 5.")
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        if conversation.status != Status.RESOLVED:
+            raise HandoffError("You can rate the conversation once it is resolved.")
+        handoff = conversation.handoffs.filter(status=Handoff.Status.RESOLVED).order_by("-ended_at").first()
+        already = SatisfactionRating.objects.filter(conversation=conversation, handoff=handoff)
+        if already.exists():
+            raise HandoffError("Thanks, we already have your rating for this conversation.")
+        helped_by = handoff.agent if handoff else None
+        return SatisfactionRating.objects.create(
+            conversation=conversation,
+            handoff=handoff,
+            subject=SatisfactionRating.Subject.HUMAN if helped_by else SatisfactionRating.Subject.BOT,
+            agent=helped_by,
+            score=score,
+            comment=comment.strip()[:2000],
+        )

@@ -211,3 +211,26 @@ def test_a_resolved_conversation_can_reopen_to_the_same_team(conversation, setti
     reopened = conversation_reopen(conversation=conversation)
     assert (reopened.team, reopened.priority, reopened.status) == (billing, 5, "queued")
     assert [action for action, *_ in statuses(conversation)] == ["request", "resolve", "reopen", "request"]
+
+
+def test_a_rating_after_a_persons_help_is_about_that_person(conversation, make_agent):
+    from handoff.services import rating_submit
+
+    dana = make_agent("Dana")
+    handoff_request(conversation=conversation, reason="x")
+    handoff_resolve(conversation=conversation)
+    rating = rating_submit(conversation=conversation, score=5, comment="  Dana was great ")
+    assert (rating.subject, rating.agent, rating.score, rating.comment) == ("human", dana, 5, "Dana was great")
+    with pytest.raises(HandoffError, match="already have your rating"):
+        rating_submit(conversation=conversation, score=1)
+
+
+def test_a_rating_of_a_bot_only_conversation_is_about_the_bot(conversation):
+    from handoff.services import rating_submit
+
+    with pytest.raises(HandoffError, match="once it is resolved"):
+        rating_submit(conversation=conversation, score=4)
+    handoff_resolve(conversation=conversation, reason="Visitor ended the chat")
+    assert rating_submit(conversation=conversation, score=4).subject == "bot"
+    with pytest.raises(HandoffError, match="from 1 to 5"):
+        rating_submit(conversation=ConversationFactory(), score=6)
