@@ -133,7 +133,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Safety nets: routing and presence also run on every change; these catch what a restart missed.
+    "handoff-route-waiting": {"task": "handoff.tasks.route_waiting_conversations", "schedule": 30.0},
+    "agents-presence-sweep": {"task": "agents.tasks.presence_sweep", "schedule": 30.0},
+    # Visitor messages whose sentiment task was lost (e.g. the broker was down) are scored late.
+    "triggers-score-unscored-messages": {"task": "triggers.tasks.score_unscored_messages", "schedule": 60.0},
+}
+
+# --- Handoff behaviour ----------------------------------------------------------------------------
+HANDOFF_DEFAULT_TEAM = env_str("HANDOFF_DEFAULT_TEAM", "support")  # team slug for handoffs no rule routes
+HANDOFF_REOPEN_TO = env_choice("HANDOFF_REOPEN_TO", "bot", {"bot", "team"})
+HANDOFF_REQUEUE_ON_OFFLINE = env_bool("HANDOFF_REQUEUE_ON_OFFLINE", True)
+HANDOFF_PRESENCE_GRACE_SECONDS = env_int("HANDOFF_PRESENCE_GRACE_SECONDS", 30, minimum=0)
 
 # --- Knowledge base and the optional LLM -------------------------------------------------------
 # HANDOFF_LLM_PROVIDER=none keeps the bot extractive (it composes answers from the knowledge base).

@@ -134,3 +134,17 @@ def test_canned_responses_are_searchable(client, agent, support_team):
     client.force_login(agent.user)
     page = client.get("/inbox/canned/", {"q": "refund"}).content.decode()
     assert "Refund policy" in page and "Other team" not in page
+
+
+def test_the_presence_sweep_makes_agents_without_a_tab_away(agent, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from agents.tasks import presence_sweep
+
+    settings.HANDOFF_PRESENCE_GRACE_SECONDS = 30
+    stale = timezone.now() - dt.timedelta(minutes=5)
+    Agent.objects.filter(pk=agent.pk).update(status="online", last_seen_at=stale)
+    assert presence_sweep() == 1
+    assert Agent.objects.get(pk=agent.pk).status == "away"

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from agents.models import Agent, BusinessHours, Team
+from agents.models import Agent, BusinessHours, CannedResponse, Team
 
 DEMO_PASSWORDS = {"manager": "handoff-manager", "dana": "handoff-dana", "sam": "handoff-sam"}
 
@@ -43,6 +43,14 @@ PEOPLE = [
 ]
 
 
+CANNED = [
+    ("Greeting", "hello", "Hi, thanks for waiting! I've read your conversation with our assistant. Let me help."),
+    ("Refund timing", "refund", "Refunds go back to your original payment method within 5 business days."),
+    ("Order lookup", "order", "Could you share your order number (it starts with NW-)? I'll check it right away."),
+    ("Closing", "bye", "Is there anything else I can help with today? Have a great day!"),
+]
+
+
 class Command(BaseCommand):
     help = "Load the demo company (Northwind Outfitters): teams with business hours, a manager and two agents."
 
@@ -63,13 +71,19 @@ class Command(BaseCommand):
                 username=username,
                 defaults={"first_name": first, "last_name": last, "email": f"{username}@northwind.example"},
             )
-            user.is_staff = True  # agents use the inbox; only managers get admin rights below
+            # Managers are staff (the admin, every team's conversations); agents use the inbox only.
+            user.is_staff = is_manager
             user.is_superuser = is_manager
             if created:
                 user.set_password(DEMO_PASSWORDS[username])
             user.save()
             agent, _ = Agent.objects.get_or_create(user=user, defaults={"display_name": first})
             agent.teams.set([teams[slug] for slug in team_slugs])
+
+        for title, shortcut, text in CANNED:
+            CannedResponse.objects.update_or_create(
+                shortcut=shortcut, team=None, defaults={"title": title, "text": text}
+            )
 
         self._load_knowledge_base()
 
