@@ -1,0 +1,190 @@
+"""Handoff latency over real sockets: Daphne + the Redis channel layer + the embedded PostgreSQL.
+
+Measures, with one agent's inbox open:
+  1. visitor handoff request -> the agent's inbox receives the updated queue (200 handoffs),
+  2. agent reply (HTTP POST from the inbox) -> the visitor's widget receives it (200 replies).
+
+Run:  .venv/bin/python bench/bench_handoff.py [--handoffs 200] [--redis redis://127.0.0.1:6379/9]
+Prints one JSON object. Only loopback traffic; it starts and stops its own Daphne.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))], 1)
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "p50_ms": percentile(values, 50),
+        "p95_ms": percentile(values, 95),
+        "max_ms": round(max(values), 1),
+        "mean_ms": round(statistics.mean(values), 1),
+    }
+
+
+def prepare(env: dict) -> tuple[str, int]:
+    """Fresh demo data, an agent with room for every conversation, and a signed-in session for her."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    from agents.models import Agent, BusinessHours, Team
+    from chat.models import Conversation, Customer
+
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", verbosity=0)
+    Customer.objects.all().delete()  # conversations cascade: each run starts with an empty queue
+    support = Team.objects.get(slug="support")
+    import datetime as dt
+
+    for weekday in range(7):  # the benchmark must not depend on the hour it runs
+        BusinessHours.objects.get_or_create(
+            team=support, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59)
+        )
+    user = get_user_model().objects.get(username="dana")
+    agent = Agent.objects.get(user=user)
+    agent.status = Agent.Status.OFFLINE  # nobody online: handoffs wait in the queue
+    agent.max_concurrent = 10_000
+    agent.save()
+    agent.teams.set([support])
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    assert not Conversation.objects.exists()
+    return session.session_key, agent.pk
+
+
+async def run(port: int, session_key: str, handoffs: int) -> dict:
+    import httpx
+    import websockets
+
+    origin = f"http://127.0.0.1:{port}"
+    cookie = f"sessionid={session_key}; csrftoken={'x' * 32}"
+    inbox = await websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/inbox/", origin=origin, additional_headers={"Cookie": cookie}, max_size=None
+    )
+    queue_count = re.compile(r'id="queue-count">(\d+)<')
+
+    async def wait_for_queue(n: int) -> None:
+        while True:
+            match = queue_count.search(await inbox.recv())
+            if match and int(match.group(1)) >= n:
+                return
+
+    visitors = []
+    request_ms = []
+    for i in range(1, handoffs + 1):
+        ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/widget/", origin=origin)
+        await ws.send(json.dumps({"type": "hello", "token": None}))
+        await ws.recv()  # welcome (no conversation yet)
+        started = time.perf_counter()
+        await ws.send(json.dumps({"type": "handoff_request"}))
+        await asyncio.wait_for(wait_for_queue(i), 30)
+        request_ms.append((time.perf_counter() - started) * 1000)
+        visitors.append(ws)
+
+    # The agent accepts the first 50 and answers each 4 times; the visitor's widget must get each reply.
+    from chat.models import Conversation
+
+    ids = await asyncio.to_thread(lambda: list(Conversation.objects.order_by("id").values_list("id", flat=True)))
+    reply_ms = []
+    headers = {
+        "Cookie": cookie,
+        "X-CSRFToken": "x" * 32,
+        "HX-Request": "true",
+        "Origin": origin,
+        "Referer": origin + "/",
+    }
+    async with httpx.AsyncClient(base_url=origin, headers=headers, timeout=30) as http:
+        for index, conversation_id in enumerate(ids[:50]):
+            response = await http.post(f"/inbox/c/{conversation_id}/accept/")
+            assert response.status_code == 204, response.text
+            ws = visitors[index]
+            for n in range(4):
+                text = f"reply {n} to {conversation_id}"
+                started = time.perf_counter()
+                response = await http.post(f"/inbox/c/{conversation_id}/reply/", data={"text": text})
+                assert response.status_code == 204, response.text
+                while True:
+                    event = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                    if event.get("type") == "message" and event.get("text") == text:
+                        reply_ms.append((time.perf_counter() - started) * 1000)
+                        break
+    for ws in visitors:
+        await ws.close()
+    await inbox.close()
+    return {"handoff_request_to_inbox": summary(request_ms), "agent_reply_to_visitor": summary(reply_ms)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--handoffs", type=int, default=200)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "HANDOFF_DATA_DIR": str(ROOT / "var" / "bench-handoff"),
+        "REDIS_URL": args.redis,
+        "LOG_LEVEL": "WARNING",
+    }
+    import redis
+
+    redis.Redis.from_url(args.redis).flushdb()
+    session_key, _ = prepare(env)
+    # Daphne with eager tasks would run sentiment scoring inline; the benchmark measures the
+    # path a production web process takes, so tasks go to Redis (no worker needed for this path).
+    daphne = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("daphne")),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(args.port),
+            "config.asgi:application",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                import socket
+
+                socket.create_connection(("127.0.0.1", args.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        result = asyncio.run(run(args.port, session_key, args.handoffs))
+    finally:
+        daphne.terminate()
+        daphne.wait(10)
+    print(json.dumps({"handoffs": args.handoffs, "channel_layer": "redis", **result}))
+
+
+if __name__ == "__main__":
+    main()
