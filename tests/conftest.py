@@ -73,8 +73,11 @@ def celery_worker(_celery_worker_process, redis_url, settings):
 
 def _forget_connections(app) -> None:
     """Drop the app's cached broker pool and result backend so the swapped URLs take effect."""
+    import kombu.pools
+
     if app._pool is not None:
         app._pool.force_close_all()
+    kombu.pools.reset()  # kombu keeps closed pools in a global registry and would hand them back
     app._after_fork()
     app._backend_cache = None
     app._local.__dict__.pop("backend", None)
