@@ -1,8 +1,313 @@
-"""The visitor widget's WebSocket (the full protocol lands with the conversation issue)."""
+"""The visitor widget's WebSocket: validate, authorise, call a service, send. Protocol in docs/widget-protocol.md.
 
+The connection is anonymous until the client's first event, `hello`, which carries the
+visitor's signed token (in the body rather than the URL, so it never reaches access logs).
+From then on the socket is bound to that visitor and their one conversation: events name
+no conversation, so there is nothing to authorise beyond the token itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from chat import pipeline, protocol, ratelimit, realtime, selectors, services
+from chat.db import database_sync_to_async
+from chat.protocol import ProtocolError
+from chat.tokens import InvalidToken
+
+logger = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_SECONDS = 15
+CLOSE_INVALID_TOKEN = 4401
+CLOSE_NO_HELLO = 4408
+# Events other than messages (resume, typing, ping, handoff_request) per connection and window:
+# generous for any real widget, tight enough that a script cannot turn resume into a DB load test.
+OTHER_EVENTS_LIMIT, OTHER_EVENTS_WINDOW_SECONDS = 60, 10
+TYPING_FORWARD_INTERVAL_SECONDS = 1.0
+DEFAULT_BOT_THREADS = 4
+
+
+def db(func):
+    """Run ORM code in a worker thread. Not thread-sensitive: each call is self-contained (its own
+    transaction, nothing kept on the connection), so sockets need not queue behind one another in
+    Channels' single shared ORM thread; one socket's calls still run one at a time, in order."""
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
+# Bot answers (embedding the question, retrieval, maybe an LLM) get their own threads: in the
+# shared pool they would queue the quick writes behind them, and acks would wait on answers.
+_bot_executor: ThreadPoolExecutor | None = None
+
+
+def bot_executor() -> ThreadPoolExecutor:
+    global _bot_executor
+    if _bot_executor is None:
+        # Extractive answers are CPU work (a few threads suffice); a chat model's are mostly waiting.
+        default = DEFAULT_BOT_THREADS if getattr(settings, "LLM_PROVIDER", "none") == "none" else 32
+        threads = getattr(settings, "WIDGET_BOT_THREADS", default)
+        _bot_executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="widget-bot")
+    return _bot_executor
+
+
+# Bot replies outlive the socket that asked (a visitor who goes offline still gets the answer
+# on resume); the loop keeps only weak references to tasks, so they are held here until done.
+_background_tasks: set[asyncio.Task] = set()
 
 
 class WidgetConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
+        self.session: services.VisitorSession | None = None
+        self.group: str | None = None
+        self.page = ("", "")
+        self.bot_lock = asyncio.Lock()  # this visitor's questions are answered in the order asked
+        self.recent_events: deque[float] = deque()
+        self.last_typing_forwarded = 0.0
         await self.accept()
+        self.hello_timer = asyncio.create_task(self._close_without_hello())
+
+    async def disconnect(self, code) -> None:
+        self.hello_timer.cancel()
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        try:
+            event = protocol.parse_client_event(text_data)
+            if self.session is None and not isinstance(event, protocol.Hello):
+                raise ProtocolError("hello_required", "Send hello (with your token, if you have one) first.")
+            if not isinstance(event, protocol.Hello | protocol.SendMessage) and not self._other_event_allowed():
+                if isinstance(event, protocol.Typing):
+                    return
+                raise ProtocolError("rate_limited", "Too many events; slow down.")
+            await self._HANDLERS[type(event)](self, event)
+        except ProtocolError as error:
+            await self.send_json(protocol.error_event(error))
+        except RateLimited as limited:
+            await self.send_json(protocol.error_event(limited.error, retry_after=limited.retry_after))
+        except Exception:
+            logger.exception("Widget event failed")
+            await self.send_json(
+                protocol.error_event(ProtocolError("internal_error", "Something went wrong on our side; try again."))
+            )
+
+    # --- Client events ------------------------------------------------------------------------
+
+    async def on_hello(self, event: protocol.Hello) -> None:
+        if self.session is not None:
+            raise ProtocolError("already_started", "This connection has already said hello.")
+        self.page = (event.page_url, event.page_title)
+        try:
+            session = await db(self._hello)(event.token)
+        except InvalidToken:
+            await self.send_json(
+                protocol.error_event(
+                    ProtocolError("invalid_token", "This chat token is not valid here; start a new conversation.")
+                )
+            )
+            await self.close(code=CLOSE_INVALID_TOKEN)
+            return
+        self.hello_timer.cancel()
+        await self._bind(session)
+
+    async def on_message(self, event: protocol.SendMessage) -> None:
+        result = await db(self._store_message)(event)
+        if result.new_conversation:
+            await self._bind(result.session)
+        else:
+            self.session = result.session
+        message = result.message
+        await self.send_json(
+            {
+                "type": "ack",
+                "client_id": event.client_id,
+                "seq": message.seq,
+                "created_at": message.created_at.isoformat(),
+                "duplicate": not result.created,
+            }
+        )
+        if result.created:
+            task = asyncio.create_task(self._run_pipeline(message))
+            _background_tasks.add(task)
+            task.add_done_callback(_background_tasks.discard)
+
+    async def on_resume(self, event: protocol.Resume) -> None:
+        await self.send_json(await db(self._history)(event.after_seq))
+
+    async def on_typing(self, event: protocol.Typing) -> None:
+        conversation = self.session.conversation
+        if conversation is None:
+            return
+        now = time.monotonic()
+        if event.is_typing and now - self.last_typing_forwarded < TYPING_FORWARD_INTERVAL_SECONDS:
+            return
+        self.last_typing_forwarded = now if event.is_typing else 0.0
+        await realtime.asend_to_conversation(
+            conversation.pk, realtime.typing_event(sender="visitor", is_typing=event.is_typing)
+        )
+
+    async def on_handoff_request(self, event: protocol.HandoffRequest) -> None:
+        session, created = await db(services.visitor_conversation_ensure)(session=self.session)
+        if created:
+            await self._bind(session)
+        try:
+            await db(pipeline.handoff_request_from_visitor)(conversation=session.conversation)
+        except pipeline.HandoffRequestFailed as exc:
+            raise ProtocolError("handoff_failed", str(exc)) from exc
+
+    async def on_ping(self, event: protocol.Ping) -> None:
+        await self.send_json({"type": "pong"})
+
+    _HANDLERS = {
+        protocol.Hello: on_hello,
+        protocol.SendMessage: on_message,
+        protocol.Resume: on_resume,
+        protocol.Typing: on_typing,
+        protocol.HandoffRequest: on_handoff_request,
+        protocol.Ping: on_ping,
+    }
+
+    # --- Group events (chat.realtime), forwarded as they are ----------------------------------
+
+    async def dispatch(self, message) -> None:
+        # Channels hops to its ORM thread to close stale connections before every handler. These
+        # forwards touch no database and come several per bot answer per socket, so skip the hop.
+        if message["type"].startswith("chat."):
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
+
+    async def chat_message(self, envelope: dict) -> None:
+        await self.send_json(envelope["event"])
+
+    async def chat_typing(self, envelope: dict) -> None:
+        # The visitor's own typing goes to the agents, not back to the visitor.
+        if envelope["event"]["sender"] != "visitor":
+            await self.send_json(envelope["event"])
+
+    async def chat_status(self, envelope: dict) -> None:
+        await self.send_json(envelope["event"])
+
+    async def chat_bot_delta(self, envelope: dict) -> None:
+        await self.send_json(envelope["event"])
+
+    # --- Helpers ---------------------------------------------------------------------------------
+
+    async def _bind(self, session: services.VisitorSession) -> None:
+        """Attach the socket to the visitor's conversation (joining before reading, so nothing falls between)."""
+        self.session = session
+        if session.conversation is not None:
+            group = realtime.conversation_group(session.conversation.pk)
+            if group != self.group:
+                if self.group:
+                    await self.channel_layer.group_discard(self.group, self.channel_name)
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.group = group
+        await self.send_json(await db(self._welcome)())
+
+    def _hello(self, token: str | None) -> services.VisitorSession:
+        session = services.customer_get_or_create_from_token(token=token)
+        if session.customer is not None and self.page[0]:
+            services.customer_page_view(customer=session.customer, url=self.page[0], title=self.page[1])
+        return session
+
+    def _welcome(self) -> protocol.WelcomeEvent:
+        conversation = self.session.conversation
+        if conversation is not None:
+            conversation.refresh_from_db(fields=["status", "last_seq"])
+        messages, seconds = ratelimit.visitor_message_limits()
+        return {
+            "type": "welcome",
+            "token": self.session.token,
+            "conversation": str(conversation.public_id) if conversation else None,
+            "status": conversation.status if conversation else None,
+            "status_detail": _status_detail(conversation) if conversation else {},
+            "last_seq": conversation.last_seq if conversation else 0,
+            "limits": {
+                "max_message_chars": protocol.max_message_chars(),
+                "rate_limit_messages": messages,
+                "rate_limit_seconds": seconds,
+            },
+        }
+
+    def _store_message(self, event: protocol.SendMessage) -> services.VisitorMessageResult:
+        customer = self.session.customer
+        limit, window = ratelimit.visitor_message_limits()
+        key = f"widget:{customer.public_id}" if customer else f"widget:{self.channel_name}"
+        verdict = ratelimit.rate_limit_hit(key=key, limit=limit, window_seconds=window)
+        if not verdict.allowed:
+            raise RateLimited(
+                ProtocolError(
+                    "rate_limited",
+                    f"You can send {limit} messages every {window} seconds; wait a moment and try again.",
+                    client_id=event.client_id,
+                ),
+                retry_after=verdict.retry_after,
+            )
+        result = services.visitor_message_receive(session=self.session, client_id=event.client_id, text=event.text)
+        if customer is None:
+            # The first message was counted against the connection; count it for the new visitor too.
+            new_key = f"widget:{result.session.customer.public_id}"
+            ratelimit.rate_limit_hit(key=new_key, limit=limit, window_seconds=window)
+            if self.page[0]:
+                services.customer_page_view(customer=result.session.customer, url=self.page[0], title=self.page[1])
+        return result
+
+    def _history(self, after_seq: int) -> protocol.HistoryEvent:
+        conversation = self.session.conversation
+        messages = selectors.messages_after(conversation=conversation, after_seq=after_seq) if conversation else []
+        return {
+            "type": "history",
+            "after_seq": after_seq,
+            "messages": [realtime.message_event(message) for message in messages],
+            "last_seq": messages[-1].seq if messages else after_seq,
+            "more": len(messages) == selectors.RESUME_BATCH_SIZE,
+        }
+
+    def _other_event_allowed(self) -> bool:
+        now = time.monotonic()
+        while self.recent_events and now - self.recent_events[0] > OTHER_EVENTS_WINDOW_SECONDS:
+            self.recent_events.popleft()
+        if len(self.recent_events) >= OTHER_EVENTS_LIMIT:
+            return False
+        self.recent_events.append(now)
+        return True
+
+    async def _run_pipeline(self, message) -> None:
+        async with self.bot_lock:
+            try:
+                answer = database_sync_to_async(
+                    pipeline.handle_visitor_message, thread_sensitive=False, executor=bot_executor()
+                )
+                await answer(message=message)
+            except Exception:
+                logger.exception("Handling message %s of conversation %s failed", message.seq, message.conversation_id)
+
+    async def _close_without_hello(self) -> None:
+        await asyncio.sleep(HELLO_TIMEOUT_SECONDS)
+        if self.session is None:
+            await self.close(code=CLOSE_NO_HELLO)
+
+
+def _status_detail(conversation) -> dict:
+    """The status line's details (queue position, wait, agent) for a reconnecting visitor."""
+    try:
+        from handoff.realtime import handoff_status_detail
+    except ImportError:  # the handoff app adds them; until then the widget shows its defaults
+        return {}
+    handoff = conversation.handoffs.order_by("-requested_at").first()
+    return handoff_status_detail(conversation=conversation, handoff=handoff)
+
+
+class RateLimited(Exception):
+    def __init__(self, error: ProtocolError, *, retry_after: float) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retry_after = retry_after

@@ -1,0 +1,120 @@
+"""What happens after a visitor's message is stored: the extension point for bots and triggers.
+
+`handle_visitor_message` runs in a worker thread (the widget consumer starts it after the
+ack, so a slow answer never holds up the socket) and is synchronous ORM code. Today it
+answers with the bot while the conversation is with the bot; the triggers issue evaluates
+its rules here first. While a person is waiting or chatting, the bot stays silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.db import transaction
+
+from chat import realtime, selectors, services
+from chat.models import Conversation, Message
+
+logger = logging.getLogger(__name__)
+
+BOT_FAILURE_TEXT = "Sorry, I can't answer right now. You can ask to talk to a person."
+# Streamed tokens are forwarded in small batches: one channel-layer round trip per token
+# would cost more than the tokens are worth to the reader.
+DELTA_FLUSH_SECONDS = 0.05
+
+
+def handle_visitor_message(*, message: Message) -> Message | None:
+    """Reply to a visitor's message if the bot is in charge; returns the stored reply, if any."""
+    # A fresh row: the caller's instance may be shared with the code that stored the message.
+    conversation = Conversation.objects.get(pk=message.conversation_id)
+    if conversation.status != Conversation.Status.BOT:
+        return None
+    return bot_reply(conversation=conversation, question=message)
+
+
+class HandoffRequestFailed(Exception):
+    """The visitor's request for a person could not be queued; the message tells them why."""
+
+
+def handoff_request_from_visitor(*, conversation: Conversation) -> None:
+    """The widget's "Talk to a person" button. Asking again while waiting changes nothing."""
+    try:
+        from handoff.services import HandoffError, handoff_request
+    except ImportError as exc:
+        raise HandoffRequestFailed("Talking to a person is not available yet.") from exc
+    try:
+        handoff_request(conversation=conversation, reason="Visitor asked for a person", source="visitor")
+    except HandoffError as exc:
+        raise HandoffRequestFailed(str(exc)) from exc
+
+
+def bot_reply(*, conversation: Conversation, question: Message) -> Message | None:
+    realtime.broadcast_typing(conversation_id=conversation.pk, sender="bot", is_typing=True)
+    reply = None
+    try:
+        text, metadata = _answer(conversation=conversation, question=question)
+        with transaction.atomic():
+            # A person may have taken over while the bot was thinking; then the bot keeps quiet.
+            status = Conversation.objects.select_for_update().values_list("status", flat=True).get(pk=conversation.pk)
+            if status == Conversation.Status.BOT:
+                reply, _ = services.message_create(
+                    conversation=conversation, sender=Message.Sender.BOT, text=text, metadata=metadata
+                )
+        return reply
+    finally:
+        if reply is None:  # a stored reply tells every listener that the bot stopped typing
+            realtime.broadcast_typing(conversation_id=conversation.pk, sender="bot", is_typing=False)
+
+
+def _answer(*, conversation: Conversation, question: Message) -> tuple[str, dict]:
+    history = selectors.conversation_history_for_bot(conversation=conversation, before_seq=question.seq)
+    on_token = _DeltaForwarder(conversation_id=conversation.pk, reply_to=question.seq)
+    started = time.monotonic()
+    try:
+        from knowledge.answers import answer_question
+
+        answer = answer_question(question=question.text, history=history, on_token=on_token)
+    except Exception:
+        # The visitor must not be left waiting on a silent bot; the error goes to the logs.
+        logger.exception("The bot failed to answer message %s of conversation %s", question.seq, conversation.pk)
+        return BOT_FAILURE_TEXT, {"declined": True, "error": True, "reply_to": question.seq}
+    finally:
+        on_token.finish()
+    metadata = dict(answer.as_metadata())
+    metadata.update(reply_to=question.seq, answer_ms=round((time.monotonic() - started) * 1000))
+    return answer.text, metadata
+
+
+class _DeltaForwarder:
+    """on_token callback: batches streamed tokens into bot_delta events."""
+
+    def __init__(self, *, conversation_id: int, reply_to: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.conversation_id = conversation_id
+        self.reply_to = reply_to
+        self.clock = clock
+        self.pending: list[str] = []
+        self.sent_any = False
+        self.last_flush = clock()
+
+    def __call__(self, token: str) -> None:
+        self.pending.append(token)
+        if self.clock() - self.last_flush >= DELTA_FLUSH_SECONDS:
+            self.flush()
+
+    def finish(self) -> None:
+        """Send the rest of a stream; an answer that came whole (extractive) sends no delta at all,
+        since the stored message with the same text follows at once."""
+        if self.sent_any:
+            self.flush()
+        self.pending = []
+
+    def flush(self) -> None:
+        self.last_flush = self.clock()
+        if not self.pending:
+            return
+        text, self.pending = "".join(self.pending), []
+        self.sent_any = True
+        event: realtime.BotDeltaEvent = {"type": "bot_delta", "reply_to": self.reply_to, "text": text}
+        realtime.send_to_conversation(self.conversation_id, event)

@@ -1,0 +1,233 @@
+"""The widget protocol's client events, validated before anything touches the database.
+
+Pure functions: `parse_client_event` turns one WebSocket text frame into a typed event or
+raises ProtocolError with a code from ErrorCode. The wire format is in docs/widget-protocol.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+from django.conf import settings
+
+from chat.realtime import MessageEvent
+
+MAX_MESSAGE_CHARS = 4000
+# A 4,000-character message is at most ~48 kB of JSON (astral characters escaped as two
+# \uXXXX); anything bigger is refused before it is parsed.
+MAX_FRAME_BYTES = 64 * 1024
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_SEQ = 2**31 - 1
+
+ErrorCode = Literal[
+    "malformed_json",
+    "frame_too_large",
+    "unknown_type",
+    "invalid_field",
+    "hello_required",
+    "already_started",
+    "invalid_token",
+    "empty_message",
+    "message_too_long",
+    "invalid_text",
+    "invalid_client_id",
+    "rate_limited",
+    "handoff_failed",
+    "internal_error",
+]
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: ErrorCode, message: str, *, client_id: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.client_id = client_id
+
+
+# --- Client events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hello:
+    token: str | None
+    page_url: str = ""
+    page_title: str = ""
+
+
+@dataclass(frozen=True)
+class SendMessage:
+    client_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    after_seq: int
+
+
+@dataclass(frozen=True)
+class Typing:
+    is_typing: bool
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+ClientEvent = Hello | SendMessage | Resume | Typing | HandoffRequest | Ping
+
+
+def max_message_chars() -> int:
+    return getattr(settings, "WIDGET_MAX_MESSAGE_CHARS", MAX_MESSAGE_CHARS)
+
+
+def parse_client_event(raw: str | None) -> ClientEvent:
+    if raw is None:
+        raise ProtocolError("malformed_json", "Send JSON text frames; binary frames are not supported.")
+    if len(raw) > MAX_FRAME_BYTES:
+        raise ProtocolError("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ProtocolError("malformed_json", "The frame is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError("malformed_json", "An event must be a JSON object with a type.")
+    kind = data.get("type")
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        raise ProtocolError("unknown_type", f"Unknown event type {str(kind)[:40]!r}.")
+    return parser(data)
+
+
+def _hello(data: dict) -> Hello:
+    token = data.get("token")
+    if token is not None and not isinstance(token, str):
+        raise ProtocolError("invalid_field", "hello.token must be a string or null.")
+    page = data.get("page") or {}
+    if not isinstance(page, dict):
+        raise ProtocolError("invalid_field", "hello.page must be an object with url and title.")
+    url, title = page.get("url", ""), page.get("title", "")
+    if not isinstance(url, str) or not isinstance(title, str) or _has_lone_surrogate(url + title):
+        raise ProtocolError("invalid_field", "hello.page.url and hello.page.title must be strings.")
+    return Hello(
+        token=token or None, page_url=url.replace("\x00", "")[:500], page_title=title.replace("\x00", "")[:200]
+    )
+
+
+def _message(data: dict) -> SendMessage:
+    client_id = data.get("client_id")
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
+        raise ProtocolError("invalid_client_id", "message.client_id must be 1-64 characters of A-Z a-z 0-9 _ . : -.")
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise ProtocolError("invalid_field", "message.text must be a string.", client_id=client_id)
+    if not text.strip():
+        raise ProtocolError("empty_message", "The message is empty.", client_id=client_id)
+    limit = max_message_chars()
+    if len(text) > limit:
+        raise ProtocolError(
+            "message_too_long",
+            f"Messages are limited to {limit:,} characters; this one has {len(text):,}.",
+            client_id=client_id,
+        )
+    if "\x00" in text or _has_lone_surrogate(text):
+        # PostgreSQL cannot store NUL, and a lone UTF-16 surrogate cannot be encoded as UTF-8.
+        raise ProtocolError(
+            "invalid_text", "The message contains characters that cannot be stored.", client_id=client_id
+        )
+    return SendMessage(client_id=client_id, text=text)
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _resume(data: dict) -> Resume:
+    after_seq = data.get("after_seq", 0)
+    if isinstance(after_seq, bool) or not isinstance(after_seq, int) or not 0 <= after_seq <= MAX_SEQ:
+        raise ProtocolError("invalid_field", "resume.after_seq must be a non-negative integer.")
+    return Resume(after_seq=after_seq)
+
+
+def _typing(data: dict) -> Typing:
+    is_typing = data.get("is_typing", True)
+    if not isinstance(is_typing, bool):
+        raise ProtocolError("invalid_field", "typing.is_typing must be true or false.")
+    return Typing(is_typing=is_typing)
+
+
+_PARSERS = {
+    "hello": _hello,
+    "message": _message,
+    "resume": _resume,
+    "typing": _typing,
+    "handoff_request": lambda data: HandoffRequest(),
+    "ping": lambda data: Ping(),
+}
+
+
+# --- Server events sent to one socket (broadcast events are in chat/realtime.py) -------------------
+
+
+class Limits(TypedDict):
+    max_message_chars: int
+    rate_limit_messages: int
+    rate_limit_seconds: int
+
+
+class WelcomeEvent(TypedDict):
+    type: Literal["welcome"]
+    token: str | None
+    conversation: str | None
+    status: str | None
+    status_detail: dict  # as in a status event's detail
+    last_seq: int
+    limits: Limits
+
+
+class AckEvent(TypedDict):
+    type: Literal["ack"]
+    client_id: str
+    seq: int
+    created_at: str
+    duplicate: bool
+
+
+class HistoryEvent(TypedDict):
+    type: Literal["history"]
+    after_seq: int
+    messages: list[MessageEvent]
+    last_seq: int
+    more: bool
+
+
+class ErrorEvent(TypedDict):
+    type: Literal["error"]
+    code: ErrorCode
+    message: str
+    client_id: str
+    retry_after: float | None
+
+
+def error_event(error: ProtocolError, *, retry_after: float | None = None) -> ErrorEvent:
+    return {
+        "type": "error",
+        "code": error.code,
+        "message": error.message,
+        "client_id": error.client_id,
+        "retry_after": retry_after,
+    }

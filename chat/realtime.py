@@ -1,0 +1,200 @@
+"""Broadcasts to conversation groups: the one place that calls the channel layer's group_send.
+
+Every event a conversation's listeners receive (the visitor's widget, and the agents' inbox,
+which joins the same `conversation_<id>` group) is built here as a TypedDict and sent through
+`send_to_conversation`, which waits for the surrounding transaction to commit: a listener
+that receives an event can always read the row it describes, and a rolled-back write is
+never announced. The payloads are the wire format documented in docs/widget-protocol.md.
+
+On the channel layer an event travels as {"type": "chat.<event type>", "event": <payload>},
+so a consumer handles it in a method named after the event (`chat_message`, `chat_typing`,
+`chat_status`, `chat_bot_delta`) and usually just forwards `event` to its socket.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+if TYPE_CHECKING:
+    from chat.models import Conversation, Message
+
+EventType = Literal["message", "typing", "status", "bot_delta"]
+Sender = Literal["visitor", "bot", "agent", "system"]
+
+# Only these metadata keys ever leave the server; the rest (trigger details, sentiment,
+# retrieval internals) stays for the inbox and reports, which read the database.
+PUBLIC_METADATA_KEYS = ("confidence", "declined")
+
+
+class AuthorPayload(TypedDict):
+    name: str
+
+
+class SourcePayload(TypedDict):
+    title: str
+    url: str
+
+
+class MessageEvent(TypedDict):
+    type: Literal["message"]
+    seq: int
+    sender: Sender
+    author: AuthorPayload | None
+    text: str
+    created_at: str
+    client_id: str  # the visitor's idempotency key ("" for bot, agent and system messages)
+    reply_to: int | None  # a bot reply: the seq of the visitor message it answers
+    sources: list[SourcePayload]
+    confidence: NotRequired[float]
+    declined: NotRequired[bool]
+
+
+class TypingEvent(TypedDict):
+    type: Literal["typing"]
+    sender: Sender
+    author: AuthorPayload | None
+    is_typing: bool
+
+
+class StatusEvent(TypedDict):
+    type: Literal["status"]
+    status: str
+    previous_status: str
+    reason: str
+    # Free-form hints for the visitor's status line, filled by the handoff issue:
+    # e.g. {"position": 3, "estimated_wait_seconds": 120, "agent_name": "Dana", "text": "..."}.
+    detail: dict[str, Any]
+
+
+class BotDeltaEvent(TypedDict):
+    type: Literal["bot_delta"]
+    reply_to: int
+    text: str
+
+
+ConversationEvent = MessageEvent | TypingEvent | StatusEvent | BotDeltaEvent
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation_{conversation_id}"
+
+
+def send_to_conversation(conversation_id: int, event: ConversationEvent) -> None:
+    """Send `event` to everyone listening to the conversation, once the current transaction commits.
+
+    Outside a transaction (autocommit) it is sent at once. Safe to call from sync code in a
+    consumer's worker thread: async_to_sync hands the send to the server's event loop.
+    """
+    transaction.on_commit(lambda: _group_send(conversation_id, event))
+
+
+async def asend_to_conversation(conversation_id: int, event: ConversationEvent) -> None:
+    """For async callers with nothing to commit (typing indicators from a consumer)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(conversation_group(conversation_id), _envelope(event))
+
+
+def _group_send(conversation_id: int, event: ConversationEvent) -> None:
+    _group_send_to(conversation_group(conversation_id), event)
+
+
+def _group_send_to(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, _envelope(event))
+
+
+def _envelope(event: dict[str, Any]) -> dict[str, Any]:
+    return {"type": f"chat.{event['type']}", "event": event}
+
+
+# --- Builders ------------------------------------------------------------------------------------
+
+
+def author_name(message_author) -> str:
+    """The name a visitor sees for a person: their agent display name, else their first name."""
+    agent = getattr(message_author, "agent", None)
+    return (getattr(agent, "display_name", "") or message_author.first_name or "Support").strip()
+
+
+def message_event(message: Message) -> MessageEvent:
+    author: AuthorPayload | None = None
+    if message.sender == "agent":
+        author = {"name": author_name(message.author) if message.author_id else "Support"}
+    metadata = message.metadata or {}
+    sources: list[SourcePayload] = [
+        {"title": str(source.get("title", "")), "url": str(source.get("url", ""))}
+        for source in metadata.get("sources", []) or []
+        if isinstance(source, dict) and source.get("url")
+    ]
+    event: MessageEvent = {
+        "type": "message",
+        "seq": message.seq,
+        "sender": message.sender,
+        "author": author,
+        "text": message.text,
+        "created_at": message.created_at.isoformat(),
+        "client_id": message.client_id,
+        "reply_to": metadata.get("reply_to"),
+        "sources": sources,
+    }
+    for key in PUBLIC_METADATA_KEYS:
+        if key in metadata:
+            event[key] = metadata[key]
+    return event
+
+
+def typing_event(*, sender: Sender, is_typing: bool, name: str = "") -> TypingEvent:
+    return {"type": "typing", "sender": sender, "author": {"name": name} if name else None, "is_typing": is_typing}
+
+
+def status_event(
+    *, conversation: Conversation, previous_status: str = "", reason: str = "", detail: dict[str, Any] | None = None
+) -> StatusEvent:
+    return {
+        "type": "status",
+        "status": conversation.status,
+        "previous_status": previous_status,
+        "reason": reason,
+        "detail": detail or {},
+    }
+
+
+# --- Shortcuts for the other apps -------------------------------------------------------------------
+
+
+def broadcast_message(message: Message) -> None:
+    send_to_conversation(message.conversation_id, message_event(message))
+
+
+def broadcast_status(
+    *, conversation: Conversation, previous_status: str = "", reason: str = "", detail: dict[str, Any] | None = None
+) -> None:
+    """Call after changing conversation.status (in the same transaction)."""
+    send_to_conversation(
+        conversation.pk,
+        status_event(conversation=conversation, previous_status=previous_status, reason=reason, detail=detail),
+    )
+
+
+def broadcast_typing(*, conversation_id: int, sender: Sender, is_typing: bool, name: str = "") -> None:
+    send_to_conversation(conversation_id, typing_event(sender=sender, is_typing=is_typing, name=name))
+
+
+def send_to_group(group: str, event: dict[str, Any]) -> None:
+    """Send a non-conversation event (e.g. the inbox's `inbox_changed`) to a group after commit.
+
+    Travels as {"type": "inbox.<event type>", "event": ...}, handled by `inbox_<event type>`.
+    """
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group, {"type": f"inbox.{event['type']}", "event": event})
+
+    transaction.on_commit(send)

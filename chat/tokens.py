@@ -1,0 +1,51 @@
+"""The widget's visitor token: who the visitor is and which conversation they are in.
+
+The widget keeps the token in the host page's localStorage and sends it in its first
+WebSocket message, so a reload continues the same conversation without cookies (the widget
+runs on other sites, where third-party cookies are blocked). It is signed, not encrypted:
+it holds only public ids, and the signature (salted, so no other signed value of this
+site can be replayed as a token) is what makes it unforgeable. The server re-issues a
+fresh token on every connection, so an active visitor's token never reaches max age.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+
+SALT = "handoff.chat.visitor-token"
+DEFAULT_MAX_AGE_SECONDS = 180 * 24 * 3600
+
+
+class InvalidToken(Exception):
+    """The token is malformed, tampered with, expired, or names something it may not."""
+
+
+@dataclass(frozen=True)
+class VisitorToken:
+    customer_id: uuid.UUID
+    conversation_id: uuid.UUID | None
+
+
+def token_issue(*, customer_public_id: uuid.UUID, conversation_public_id: uuid.UUID | None) -> str:
+    payload = {"cu": str(customer_public_id)}
+    if conversation_public_id is not None:
+        payload["co"] = str(conversation_public_id)
+    return signing.dumps(payload, salt=SALT, compress=False)
+
+
+def token_read(*, token: str) -> VisitorToken:
+    """Check the signature and age; raises InvalidToken. Ownership is checked against the DB by the caller."""
+    if not isinstance(token, str) or not token or len(token) > 500:
+        raise InvalidToken("The token is not a string of a sensible length.")
+    max_age = getattr(settings, "WIDGET_TOKEN_MAX_AGE", DEFAULT_MAX_AGE_SECONDS)
+    try:
+        payload = signing.loads(token, salt=SALT, max_age=max_age)
+        customer_id = uuid.UUID(payload["cu"])
+        conversation_id = uuid.UUID(payload["co"]) if payload.get("co") else None
+    except signing.SignatureExpired as exc:
+        raise InvalidToken("The token has expired.") from exc
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidToken("The token is not valid.") from exc
+    return VisitorToken(customer_id=customer_id, conversation_id=conversation_id)
