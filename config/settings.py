@@ -102,7 +102,9 @@ else:
             "EMBEDDED_DURABLE": True,
         }
     }
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+# Reusing connections halves the widget's reply latency (bench/bench_bot_latency.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery ----------------------------------------------------------
@@ -144,6 +146,11 @@ CELERY_BEAT_SCHEDULE = {
     "triggers-score-unscored-messages": {"task": "triggers.tasks.score_unscored_messages", "schedule": 60.0},
 }
 
+# --- The widget ----------------------------------------------------------------------------------
+WIDGET_RATE_LIMIT_MESSAGES = env_int("WIDGET_RATE_LIMIT_MESSAGES", 10, minimum=1)  # per visitor ...
+WIDGET_RATE_LIMIT_SECONDS = env_int("WIDGET_RATE_LIMIT_SECONDS", 10, minimum=1)  # ... per this window
+WIDGET_TOKEN_MAX_AGE = env_int("WIDGET_TOKEN_MAX_AGE", 180 * 24 * 3600, minimum=60)  # seconds
+
 # --- Handoff behaviour ----------------------------------------------------------------------------
 HANDOFF_DEFAULT_TEAM = env_str("HANDOFF_DEFAULT_TEAM", "support")  # team slug for handoffs no rule routes
 HANDOFF_REOPEN_TO = env_choice("HANDOFF_REOPEN_TO", "bot", {"bot", "team"})
@@ -162,6 +169,9 @@ LLM_TEMPERATURE = env_float("HANDOFF_LLM_TEMPERATURE", 0.1)
 LLM_TIMEOUT_SECONDS = env_float("HANDOFF_LLM_TIMEOUT", 20.0)
 if LLM_PROVIDER != "none" and not LLM_MODEL:
     raise ImproperlyConfigured("HANDOFF_LLM_MODEL must name a model when HANDOFF_LLM_PROVIDER is set")
+# Threads answering visitors in each web process: extractive answers are CPU work (a few threads
+# suffice), a chat model's are mostly waiting on the network.
+WIDGET_BOT_THREADS = env_int("WIDGET_BOT_THREADS", 4 if LLM_PROVIDER == "none" else 32, minimum=1)
 
 # --- Auth, i18n, files --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

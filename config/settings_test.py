@@ -17,6 +17,9 @@ from config.settings import DATABASES
 
 TEST_REDIS_URL = env_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
+# Persistent connections would outlive tests and block dropping the test database.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
 if "EMBEDDED_DATA_DIR" in DATABASES["default"]:
     DATABASES["default"]["EMBEDDED_DURABLE"] = False
 
