@@ -165,6 +165,37 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     async def on_ping(self, event: protocol.Ping) -> None:
         await self.send_json({"type": "pong"})
 
+    def _conversation_or_refuse(self, code: protocol.ErrorCode, action: str):
+        if self.session.conversation is None:
+            raise ProtocolError(code, f"Start a conversation before you {action}.")
+        return self.session.conversation
+
+    async def on_contact(self, event: protocol.Contact) -> None:
+        conversation = self._conversation_or_refuse("invalid_email", "leave your email")
+        try:
+            await db(services.customer_email_set)(conversation=conversation, email=event.email)
+        except services.VisitorInputError as exc:
+            raise ProtocolError("invalid_email", str(exc)) from exc
+        await self.send_json({"type": "contact_saved", "email": event.email})
+
+    async def on_csat(self, event: protocol.Rating) -> None:
+        from handoff.services import HandoffError, rating_submit
+
+        conversation = self._conversation_or_refuse("rating_failed", "rate it")
+        try:
+            await db(rating_submit)(conversation=conversation, score=event.score, comment=event.comment)
+        except HandoffError as exc:
+            raise ProtocolError("rating_failed", str(exc)) from exc
+        await self.send_json({"type": "csat_saved", "score": event.score})
+
+    async def on_feedback(self, event: protocol.Feedback) -> None:
+        conversation = self._conversation_or_refuse("feedback_failed", "give feedback")
+        try:
+            await db(services.message_feedback_set)(conversation=conversation, seq=event.seq, value=event.value)
+        except services.VisitorInputError as exc:
+            raise ProtocolError("feedback_failed", str(exc)) from exc
+        await self.send_json({"type": "feedback_saved", "seq": event.seq, "value": event.value})
+
     _HANDLERS = {
         protocol.Hello: on_hello,
         protocol.SendMessage: on_message,
@@ -172,6 +203,9 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         protocol.Typing: on_typing,
         protocol.HandoffRequest: on_handoff_request,
         protocol.Ping: on_ping,
+        protocol.Contact: on_contact,
+        protocol.Rating: on_csat,
+        protocol.Feedback: on_feedback,
     }
 
     # --- Group events (chat.realtime), forwarded as they are ----------------------------------

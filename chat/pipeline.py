@@ -26,12 +26,35 @@ DELTA_FLUSH_SECONDS = 0.05
 
 
 def handle_visitor_message(*, message: Message) -> Message | None:
-    """Reply to a visitor's message if the bot is in charge; returns the stored reply, if any."""
+    """Decide what a stored visitor message leads to; returns the bot's stored reply, if any.
+
+    1. Its sentiment is scored in a Celery worker (sentiment rules run there, after scoring).
+    2. While a person has the conversation, the bot stays silent; the agents' lists update.
+    3. Otherwise the trigger rules run inline; the first matching rule may hand off.
+    4. If none does, the bot answers from the knowledge base.
+    """
+    from triggers.services import sentiment_score_enqueue, triggers_decision_apply, triggers_evaluate_message
+
+    sentiment_score_enqueue(message=message)
     # A fresh row: the caller's instance may be shared with the code that stored the message.
     conversation = Conversation.objects.get(pk=message.conversation_id)
     if conversation.status != Conversation.Status.BOT:
+        _notify_agents(conversation)
+        return None
+    decision = triggers_evaluate_message(message=message, phase="message")
+    triggers_decision_apply(decision=decision)
+    if decision.handoff:
         return None
     return bot_reply(conversation=conversation, question=message)
+
+
+def _notify_agents(conversation: Conversation) -> None:
+    """A new visitor message while a person is involved: unread counts in the inbox change."""
+    from handoff.inbox_events import inbox_notify
+    from handoff.models import Handoff
+
+    handoff = conversation.handoffs.filter(status__in=[Handoff.Status.QUEUED, Handoff.Status.ASSIGNED]).first()
+    inbox_notify(conversation=conversation, handoff=handoff)
 
 
 class HandoffRequestFailed(Exception):

@@ -36,6 +36,9 @@ ErrorCode = Literal[
     "invalid_client_id",
     "rate_limited",
     "handoff_failed",
+    "invalid_email",
+    "rating_failed",
+    "feedback_failed",
     "internal_error",
 ]
 
@@ -84,7 +87,33 @@ class Ping:
     pass
 
 
-ClientEvent = Hello | SendMessage | Resume | Typing | HandoffRequest | Ping
+@dataclass(frozen=True)
+class Contact:
+    """The visitor's email address, asked for when nobody can answer right now."""
+
+    email: str
+
+
+@dataclass(frozen=True)
+class Rating:
+    """The CSAT answer after resolution."""
+
+    score: int
+    comment: str
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Thumbs up or down on one bot answer."""
+
+    seq: int
+    value: Literal["up", "down"]
+
+
+ClientEvent = Hello | SendMessage | Resume | Typing | HandoffRequest | Ping | Contact | Rating | Feedback
+
+MAX_EMAIL_CHARS = 254
+MAX_COMMENT_CHARS = 2000
 
 
 def max_message_chars() -> int:
@@ -170,6 +199,30 @@ def _typing(data: dict) -> Typing:
     return Typing(is_typing=is_typing)
 
 
+def _contact(data: dict) -> Contact:
+    email = data.get("email")
+    if not isinstance(email, str) or not email.strip() or len(email) > MAX_EMAIL_CHARS:
+        raise ProtocolError("invalid_email", "Enter an email address like name@example.com.")
+    return Contact(email=email.strip())
+
+
+def _rating(data: dict) -> Rating:
+    score = data.get("score")
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise ProtocolError("invalid_field", "csat.score must be a whole number from 1 to 5.")
+    comment = data.get("comment") or ""
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT_CHARS or _has_lone_surrogate(comment):
+        raise ProtocolError("invalid_field", f"csat.comment must be text of at most {MAX_COMMENT_CHARS} characters.")
+    return Rating(score=score, comment=comment.replace("\x00", ""))
+
+
+def _feedback(data: dict) -> Feedback:
+    seq, value = data.get("seq"), data.get("value")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ or value not in ("up", "down"):
+        raise ProtocolError("invalid_field", "feedback needs the seq of a bot answer and value up or down.")
+    return Feedback(seq=seq, value=value)
+
+
 _PARSERS = {
     "hello": _hello,
     "message": _message,
@@ -177,6 +230,9 @@ _PARSERS = {
     "typing": _typing,
     "handoff_request": lambda data: HandoffRequest(),
     "ping": lambda data: Ping(),
+    "contact": _contact,
+    "csat": _rating,
+    "feedback": _feedback,
 }
 
 

@@ -27,7 +27,7 @@ Sender = Literal["visitor", "bot", "agent", "system"]
 
 # Only these metadata keys ever leave the server; the rest (trigger details, sentiment,
 # retrieval internals) stays for the inbox and reports, which read the database.
-PUBLIC_METADATA_KEYS = ("confidence", "declined")
+PUBLIC_METADATA_KEYS = ("confidence", "declined", "feedback")
 
 
 class AuthorPayload(TypedDict):
@@ -51,6 +51,7 @@ class MessageEvent(TypedDict):
     sources: list[SourcePayload]
     confidence: NotRequired[float]
     declined: NotRequired[bool]
+    feedback: NotRequired[Literal["up", "down"]]  # the visitor's vote on a bot answer
 
 
 class TypingEvent(TypedDict):

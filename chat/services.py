@@ -167,3 +167,44 @@ def _open_conversation(session: VisitorSession) -> tuple[VisitorSession, bool]:
         conversation_reopen(conversation=conversation)
     conversation.refresh_from_db(fields=["status", "last_seq"])
     return session, False
+
+
+class VisitorInputError(Exception):
+    """Input from the widget that is well-formed but not acceptable; the message says why."""
+
+
+def customer_email_set(*, conversation: Conversation, email: str) -> Customer:
+    """The visitor left an email so the team can answer when nobody is online. Confirmed in the chat."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise VisitorInputError("Enter an email address like name@example.com.") from None
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=conversation.customer_id)
+        customer.email = email
+        customer.save(update_fields=["email"])
+        message_create(
+            conversation=conversation,
+            sender=Message.Sender.SYSTEM,
+            text=f"Thanks! If we can't reply here, we'll write to {email}.",
+            metadata={"kind": "contact_saved"},
+        )
+    return customer
+
+
+def message_feedback_set(*, conversation: Conversation, seq: int, value: str) -> Message:
+    """Thumbs up or down on one of the bot's answers in this conversation (the last vote counts)."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(conversation=conversation, seq=seq, sender=Message.Sender.BOT)
+            .first()
+        )
+        if message is None:
+            raise VisitorInputError("Feedback can only be given on the assistant's answers.")
+        message.metadata = {**message.metadata, "feedback": value}
+        message.save(update_fields=["metadata"])
+    return message

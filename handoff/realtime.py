@@ -7,6 +7,8 @@ from handoff.models import Handoff, HandoffEvent
 
 def handoff_status_detail(*, conversation: Conversation, handoff: Handoff | None) -> dict:
     """What the widget's status line shows: queue position and wait, who is helping, or how to rate."""
+    if conversation.status == Conversation.Status.RESOLVED:
+        return {"csat": rating_subject(handoff)}
     if handoff is None:
         return {}
     if handoff.status == Handoff.Status.QUEUED:
@@ -14,10 +16,14 @@ def handoff_status_detail(*, conversation: Conversation, handoff: Handoff | None
         return {**info.as_dict(), "text": wait_text(info), "ask_email": not info.open}
     if handoff.status == Handoff.Status.ASSIGNED and handoff.agent:
         return {"agent_name": handoff.agent.public_name, "text": f"You're chatting with {handoff.agent.public_name}."}
-    if handoff.status == Handoff.Status.RESOLVED:
-        agent = handoff.agent.public_name if handoff.agent else None
-        return {"csat": {"subject": "human" if agent else "bot", "agent_name": agent, "handoff_id": handoff.pk}}
     return {}
+
+
+def rating_subject(handoff: Handoff | None) -> dict:
+    """Whom the visitor rates after a resolution: the person of the handoff just resolved, else the bot."""
+    if handoff is not None and handoff.status == Handoff.Status.RESOLVED and handoff.agent:
+        return {"subject": "human", "agent_name": handoff.agent.public_name, "handoff_id": handoff.pk}
+    return {"subject": "bot", "agent_name": None, "handoff_id": handoff.pk if handoff else None}
 
 
 def handoff_broadcast_state(*, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent) -> None:

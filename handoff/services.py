@@ -365,7 +365,10 @@ def rating_submit(*, conversation: Conversation, score: int, comment: str = "") 
         conversation = _lock(conversation)
         if conversation.status != Status.RESOLVED:
             raise HandoffError("You can rate the conversation once it is resolved.")
-        handoff = conversation.handoffs.filter(status=Handoff.Status.RESOLVED).order_by("-ended_at").first()
+        # The latest handoff, if this resolution ended it; an older one was rated (or not) back then.
+        handoff = conversation.handoffs.order_by("-requested_at").first()
+        if handoff is not None and handoff.status != Handoff.Status.RESOLVED:
+            handoff = None
         already = SatisfactionRating.objects.filter(conversation=conversation, handoff=handoff)
         if already.exists():
             raise HandoffError("Thanks, we already have your rating for this conversation.")

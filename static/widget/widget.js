@@ -39,6 +39,9 @@
       lastSeen: s.lastSeen || 0,
       outbox: Array.isArray(s.outbox) ? s.outbox : [],
       open: !!s.open,
+      email: s.email || "", // given once: not asked again
+      rated: s.rated || "", // which resolution was rated: conversation + handoff
+
     };
   }
   function save() {
@@ -97,11 +100,14 @@
   form.appendChild(input);
   form.appendChild(sendButton);
   var personButton = el("button", { type: "button", class: "hw-person" }, "Talk to a person");
+  // Asks that come with a status: an email address when nobody can answer now, a rating at the end.
+  var card = el("div", { class: "hw-card", hidden: "" });
 
   panel.appendChild(header);
   panel.appendChild(log);
   panel.appendChild(typing);
   panel.appendChild(errorLine);
+  panel.appendChild(card);
   panel.appendChild(form);
   panel.appendChild(personButton);
   box.appendChild(panel);
@@ -144,7 +150,24 @@
       ask.addEventListener("click", requestPerson);
       item.appendChild(ask);
     }
+    if (m.sender === "bot" && m.seq && !m.declined) item.appendChild(feedbackButtons(m));
     return item;
+  }
+
+  function feedbackButtons(m) {
+    var group = el("div", { class: "hw-feedback", role: "group", "aria-label": "Was this answer helpful?" });
+    [["up", "\u{1F44D}", "Helpful"], ["down", "\u{1F44E}", "Not helpful"]].forEach(function (choice) {
+      var button = el("button", { type: "button", class: "hw-vote", "data-value": choice[0], "aria-label": choice[2], "aria-pressed": String(m.feedback === choice[0]) }, choice[1]);
+      button.addEventListener("click", function () { send({ type: "feedback", seq: m.seq, value: choice[0] }); });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  function showVote(seq, value) {
+    var item = bySeq[seq];
+    if (!item) return;
+    item.querySelectorAll(".hw-vote").forEach(function (b) { b.setAttribute("aria-pressed", String(b.getAttribute("data-value") === value)); });
   }
 
   function safeUrl(url) {
@@ -252,8 +275,60 @@
     }
     statusLine.textContent = connection || text;
     personButton.hidden = newStatus === "queued" || newStatus === "assigned";
+    showCard(newStatus, detail);
     box.setAttribute("data-status", newStatus || "bot");
     emit("status", { status: newStatus, detail: detail });
+  }
+
+  function ratingKey(detail) { return state.conversation + ":" + (detail.csat.handoff_id || "bot"); }
+
+  function showCard(newStatus, detail) {
+    while (card.firstChild) card.removeChild(card.firstChild);
+    card.hidden = true;
+    if (newStatus === "queued" && detail.ask_email && !state.email) {
+      var contact = el("form", { class: "hw-contact" });
+      contact.appendChild(el("label", { for: "hw-email" }, "Leave your email and we'll reply there if we can't reach you here:"));
+      var email = el("input", { id: "hw-email", type: "email", required: "", autocomplete: "email", placeholder: "name@example.com" });
+      contact.appendChild(email);
+      contact.appendChild(el("button", { type: "submit" }, "Save email"));
+      contact.addEventListener("submit", function (e) { e.preventDefault(); send({ type: "contact", email: email.value }); });
+      card.appendChild(contact);
+      card.hidden = false;
+    } else if (newStatus === "resolved" && detail.csat && state.rated !== ratingKey(detail)) {
+      var rate = el("form", { class: "hw-csat" });
+      var who = detail.csat.agent_name ? "How did " + detail.csat.agent_name + " do?" : "How did our assistant do?";
+      var set = el("fieldset");
+      set.appendChild(el("legend", {}, who + " (1 = poor, 5 = great)"));
+      var chosen = 0;
+      for (var n = 1; n <= 5; n++) {
+        (function (score) {
+          var b = el("button", { type: "button", class: "hw-score", "aria-pressed": "false", "aria-label": score + " out of 5" }, String(score));
+          b.addEventListener("click", function () {
+            chosen = score;
+            set.querySelectorAll(".hw-score").forEach(function (x) { x.setAttribute("aria-pressed", String(x === b)); });
+          });
+          set.appendChild(b);
+        })(n);
+      }
+      rate.appendChild(set);
+      rate.appendChild(el("label", { for: "hw-comment" }, "Anything to add? (optional)"));
+      var comment = el("textarea", { id: "hw-comment", rows: "2", maxlength: "2000" });
+      rate.appendChild(comment);
+      rate.appendChild(el("button", { type: "submit" }, "Send rating"));
+      rate.addEventListener("submit", function (e) {
+        e.preventDefault();
+        if (!chosen) return showError("Pick a score from 1 to 5 first.");
+        send({ type: "csat", score: chosen, comment: comment.value });
+      });
+      card.appendChild(rate);
+      card.hidden = false;
+    }
+  }
+
+  function showThanks(text) {
+    while (card.firstChild) card.removeChild(card.firstChild);
+    card.appendChild(el("p", { class: "hw-thanks" }, text));
+    card.hidden = false;
   }
 
   function showError(text) {
@@ -400,6 +475,19 @@
       case "status":
         lastDetail = ev.detail || {};
         showStatus(ev.status, lastDetail);
+        break;
+      case "contact_saved":
+        state.email = ev.email;
+        save();
+        showThanks("Thanks, we'll use " + ev.email + " if we can't reply here.");
+        break;
+      case "csat_saved":
+        state.rated = ratingKey(lastDetail);
+        save();
+        showThanks("Thanks for your rating!");
+        break;
+      case "feedback_saved":
+        showVote(ev.seq, ev.value);
         break;
       case "error":
         onError(ev);
