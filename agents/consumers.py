@@ -12,7 +12,6 @@ import json
 import logging
 from urllib.parse import parse_qs
 
-from chat.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -20,6 +19,7 @@ from django.template.loader import render_to_string
 from agents.inbox_context import header_context, sidebar_context, visible_conversation
 from agents.models import AgentConnection
 from agents.selectors import agent_for_user, user_is_manager
+from chat.db import database_sync_to_async
 from handoff.inbox_events import ALL_TEAMS_GROUP, agent_group, team_group
 
 logger = logging.getLogger(__name__)

@@ -96,11 +96,8 @@ def conversation_accept(request, conversation_id: int):
             raise HandoffError(f"Conversation {conversation.pk} is not waiting for a person.")
         handoff_assign(handoff=handoff, agent=_require_agent(request), actor=request.user, reason="Picked up")
 
-    response = _act(request, conversation_id, accept)
-    if request.htmx and response.status_code == 204:
-        response = HttpResponse(status=204)
-        response["HX-Location"] = f"/inbox/c/{conversation_id}/"
-    return response
+    # The header and lists update over the inbox socket, like every other state change.
+    return _act(request, conversation_id, accept)
 
 
 @require_POST

@@ -50,3 +50,14 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def live_server_settles(request):
+    """After a test that shares the database with the live server, let the server finish first."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        from tests.chat.live import wait_for_live_server_to_settle
+
+        wait_for_live_server_to_settle()
