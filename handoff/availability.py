@@ -57,26 +57,55 @@ def queue_position(*, handoff: Handoff) -> int:
     return ahead.count() + 1
 
 
-def wait_info(*, handoff: Handoff) -> WaitInfo:
-    team = handoff.team
-    now = timezone.now()
-    in_hours = team_is_open(team=team, at=now) if team else True
-    slots = agents_online(team=team).aggregate(slots=Sum("max_concurrent"))["slots"] or 0
-    is_open = in_hours and slots > 0
-    position = queue_position(handoff=handoff) if handoff.status == Handoff.Status.QUEUED else None
-    estimate = None
-    if is_open and position is not None:
-        estimate = math.ceil(position * median_handling_seconds(team=team) / slots)
-    next_opening = team_next_opening(team=team, at=now) if team and not in_hours else None
-    return WaitInfo(
-        team=team.name if team else "Support",
-        open=is_open,
-        position=position,
-        estimated_wait_seconds=estimate,
-        hours=team_hours_text(team=team) if team else "",
-        next_opening=next_opening.isoformat() if next_opening else None,
-        out_of_hours_message=team.out_of_hours_message if team else "",
+@dataclass(frozen=True)
+class TeamQueue:
+    """What every waiting visitor of one team shares: hours, free capacity, handling time."""
+
+    team: Team | None
+    in_hours: bool
+    slots: int
+    handling_seconds: float
+    next_opening: dt.datetime | None
+
+    @classmethod
+    def now(cls, *, team: Team | None) -> "TeamQueue":
+        now = timezone.now()
+        in_hours = team_is_open(team=team, at=now) if team else True
+        slots = agents_online(team=team).aggregate(slots=Sum("max_concurrent"))["slots"] or 0
+        return cls(
+            team=team,
+            in_hours=in_hours,
+            slots=slots,
+            handling_seconds=median_handling_seconds(team=team) if in_hours and slots else DEFAULT_HANDLING_SECONDS,
+            next_opening=team_next_opening(team=team, at=now) if team and not in_hours else None,
+        )
+
+    def info(self, *, position: int | None) -> WaitInfo:
+        is_open = self.in_hours and self.slots > 0
+        estimate = math.ceil(position * self.handling_seconds / self.slots) if is_open and position else None
+        return WaitInfo(
+            team=self.team.name if self.team else "Support",
+            open=is_open,
+            position=position,
+            estimated_wait_seconds=estimate,
+            hours=team_hours_text(team=self.team) if self.team else "",
+            next_opening=self.next_opening.isoformat() if self.next_opening else None,
+            out_of_hours_message=self.team.out_of_hours_message if self.team else "",
+        )
+
+
+def queued_in_order(*, team_id: int | None) -> list[Handoff]:
+    """The team's waiting handoffs in the order they will be served (routing's order)."""
+    return list(
+        Handoff.objects.filter(status=Handoff.Status.QUEUED, team_id=team_id)
+        .select_related("conversation", "team")
+        .order_by("-priority", "requested_at", "id")
     )
+
+
+def wait_info(*, handoff: Handoff) -> WaitInfo:
+    position = queue_position(handoff=handoff) if handoff.status == Handoff.Status.QUEUED else None
+    return TeamQueue.now(team=handoff.team).info(position=position)
 
 
 def wait_text(info: WaitInfo) -> str:

@@ -1,7 +1,7 @@
 """Broadcasts of handoff state to the visitor's widget (a `status` event, see docs/widget-protocol.md)."""
 
 from chat.models import Conversation
-from handoff.availability import wait_info, wait_text
+from handoff.availability import TeamQueue, queued_in_order, wait_info, wait_text
 from handoff.models import Handoff, HandoffEvent
 
 
@@ -38,15 +38,24 @@ def handoff_broadcast_state(*, conversation: Conversation, handoff: Handoff | No
     )
 
 
-def handoff_broadcast_queue_positions(*, team_id: int | None) -> None:
-    """The queue moved: every visitor still waiting in this team gets their new position and wait."""
+def handoff_broadcast_queue_positions(*, team_id: int | None, after: Handoff | None = None) -> None:
+    """The queue moved: visitors still waiting in this team get their new position and wait.
+
+    With `after` (a handoff that just joined the queue), only those behind it moved; otherwise
+    (someone left the queue) everyone may have. The team's shared numbers are computed once.
+    """
     from chat.realtime import broadcast_status
 
-    waiting = Handoff.objects.filter(status=Handoff.Status.QUEUED, team_id=team_id).select_related("conversation")
-    for handoff in waiting:
+    waiting = queued_in_order(team_id=team_id)
+    if not waiting:
+        return
+    queue = TeamQueue.now(team=waiting[0].team)
+    start = next((i + 1 for i, h in enumerate(waiting) if after is not None and h.pk == after.pk), 0)
+    for index, handoff in enumerate(waiting[start:], start=start + 1):
+        info = queue.info(position=index)
         broadcast_status(
             conversation=handoff.conversation,
             previous_status=handoff.conversation.status,
             reason="Queue update",
-            detail=handoff_status_detail(conversation=handoff.conversation, handoff=handoff),
+            detail={**info.as_dict(), "text": wait_text(info), "ask_email": not info.open},
         )

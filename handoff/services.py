@@ -90,7 +90,8 @@ def _broadcast(*, conversation: Conversation, handoff: Handoff | None, event: Ha
 
     handoff_broadcast_state(conversation=conversation, handoff=handoff, event=event)
     if handoff is not None:
-        handoff_broadcast_queue_positions(team_id=handoff.team_id)
+        joined = handoff if event.to_status == Status.QUEUED else None
+        handoff_broadcast_queue_positions(team_id=handoff.team_id, after=joined)
     from handoff.inbox_events import inbox_notify
 
     inbox_notify(conversation=conversation, handoff=handoff)

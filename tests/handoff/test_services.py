@@ -234,3 +234,24 @@ def test_a_rating_of_a_bot_only_conversation_is_about_the_bot(conversation):
     assert rating_submit(conversation=conversation, score=4).subject == "bot"
     with pytest.raises(HandoffError, match="from 1 to 5"):
         rating_submit(conversation=ConversationFactory(), score=6)
+
+
+def test_when_the_first_in_line_is_taken_the_others_hear_their_new_position(
+    open_team, make_agent, django_capture_on_commit_callbacks
+):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    first, second = ConversationFactory(), ConversationFactory()
+    handoff_request(conversation=first, reason="x")
+    handoff_request(conversation=second, reason="x")
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"conversation_{second.pk}", channel)
+
+    dana = make_agent("Dana", status=Agent.Status.OFFLINE)
+    with django_capture_on_commit_callbacks(execute=True):
+        handoff_assign(handoff=first.handoffs.get(), agent=dana)
+
+    event = async_to_sync(layer.receive)(channel)["event"]
+    assert (event["type"], event["reason"], event["detail"]["position"]) == ("status", "Queue update", 1)
