@@ -45,7 +45,8 @@ class Article(models.Model):
     external_key = models.CharField(max_length=500, blank=True)
     title = models.CharField(max_length=300)
     body = models.TextField()
-    url = models.URLField(blank=True, max_length=500)
+    # A full URL or a path on the company's own site ("/help/shipping"); the widget links it.
+    url = models.CharField(blank=True, max_length=500)
     tags = models.JSONField(default=list, blank=True)
     published = models.BooleanField(default=True)
     # Hash of the embedded text; unchanged content is not re-chunked or re-embedded.
@@ -114,3 +115,25 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article} [{self.index}]"
+
+
+class ArticleClassifier(models.Model):
+    """A linear probe (knowledge/probe.py) trained on the example questions of the published articles.
+
+    It is valid only for the knowledge base it was trained on: `fingerprint` is
+    knowledge.classifier.knowledge_fingerprint() at training time, and a stale one is ignored.
+    """
+
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    weights = models.BinaryField()
+    article_count = models.PositiveIntegerField()
+    example_count = models.PositiveIntegerField()
+    training_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"Classifier over {self.article_count} articles ({self.created_at:%Y-%m-%d %H:%M})"

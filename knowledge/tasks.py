@@ -1,0 +1,42 @@
+"""Celery tasks of the knowledge base: thin wrappers that load ids and call knowledge.services.
+
+Importing this module must stay cheap (chat and handoff import task modules at start-up), so the
+services' heavy dependencies (onnxruntime, LangChain, trafilatura, pypdf) load inside the tasks.
+"""
+
+from celery import shared_task
+from django.db import OperationalError
+
+# Retried: the database restarting or a lock timeout. Not retried: bad input (KnowledgeError) or
+# bugs, which would only fail the same way again; those are on the source's last_error in admin.
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 3}
+
+
+@shared_task(ignore_result=True, **RETRY)
+def ingest_source(source_id: int) -> None:
+    from knowledge.services import source_ingest
+
+    source_ingest(source_id=source_id)
+
+
+@shared_task(ignore_result=True, **RETRY)
+def reembed_source(source_id: int) -> None:
+    from knowledge.services import source_reembed
+
+    source_reembed(source_id=source_id)
+
+
+@shared_task(ignore_result=True, **RETRY)
+def embed_article(article_id: int) -> None:
+    from knowledge.services import article_embed, classifier_request_training
+
+    if article_embed(article_id=article_id):
+        classifier_request_training()
+
+
+@shared_task(ignore_result=True, **RETRY)
+def train_classifier() -> None:
+    from knowledge.classifier import classifier_train
+
+    # Many changes in a row each queue one of these; all but the first find the probe up to date.
+    classifier_train()
