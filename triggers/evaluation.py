@@ -108,15 +108,16 @@ def read_handoff_csv(path: str | Path) -> list[dict]:
         reader = csv.DictReader(file)
         fields = set(reader.fieldnames or ())
         text_field = "utterance" if "utterance" in fields else "text" if "text" in fields else None
-        if text_field is None or not fields & {"intent", "handoff"}:
+        label_field = next((name for name in ("should_handoff", "handoff") if name in fields), None)
+        if text_field is None or not (label_field or "intent" in fields):
             raise EvaluationFileError(
-                f"{path}: needs a 'text' (or 'utterance') column and an 'intent' or 'handoff' column"
+                f"{path}: needs a 'text' (or 'utterance') column and a 'should_handoff' (1/0) or 'intent' column"
             )
         rows = []
         for row in reader:
             intent = (row.get("intent") or "").strip()
-            if "handoff" in fields and row.get("handoff", "").strip():
-                expected = row["handoff"].strip().lower() in {"1", "true", "yes"}
+            if label_field and (row.get(label_field) or "").strip():
+                expected = row[label_field].strip().lower() in {"1", "true", "yes"}
             else:
                 expected = intent in HANDOFF_INTENTS
             rows.append({"text": row[text_field], "intent": intent, "handoff": expected})

@@ -74,14 +74,14 @@ def test_the_csv_reader_accepts_headers_aliases_and_commas_in_text(tmp_path):
         read_sentiment_csv(tmp_path / "bad.csv")
 
 
-def test_the_evaluate_sentiment_command_prints_the_scores(tmp_path, capsys):
+def test_evaluate_sentiment_prints_the_scores_as_json_last(tmp_path, capsys):
     path = tmp_path / "sample.csv"
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(["text", "label"])
         writer.writerows([(text, "negative") for text in NEGATIVE] + [(text, "positive") for text in POSITIVE])
-    call_command("evaluate_sentiment", str(path))
-    printed = json.loads(capsys.readouterr().out)
+    call_command("evaluate", "sentiment", str(path))
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["n"] == 6
     assert printed["negative_recall"] == 1.0
     assert set(printed) >= {"negative_precision", "negative_recall", "negative_f1", "macro_f1"}

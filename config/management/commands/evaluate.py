@@ -1,94 +1,82 @@
-"""`manage.py evaluate answers FILE.csv`: run questions through the live bot's decision and score it.
+"""`manage.py evaluate answers|handoff|sentiment FILE.csv`: measure the bot before changing it.
 
-The CSV has a `text` column and an `expected_article` column (an article's title or external key,
-as `kb_import` creates them; empty = out of scope, the bot should decline and offer a person).
-Each text goes through knowledge.answers.answer_decide, the exact decision answer_question makes.
-The last line printed is one JSON object:
-{"n", "in_scope_accuracy", "oos_recall", "oos_precision", "p50_ms", "p95_ms"}.
-In-scope accuracy counts a declined in-scope question as wrong.
+- answers:   columns text,expected_article (empty = out of scope); the live bot's decision.
+  Prints {"n", "in_scope_accuracy", "oos_recall", "oos_precision", "p50_ms", "p95_ms"}.
+- handoff:   columns text,should_handoff (1/0), or Bitext's utterance,intent; each text as the
+  first message of a fresh conversation through the live pipeline (knowledge base and rules).
+  Prints {"n", "precision", "recall", "f1", "p50_ms"}.
+- sentiment: columns text,label (negative/neutral/positive); the product's scorer.
+  Prints {"n", "negative_precision", "negative_recall", "negative_f1", "macro_f1"}.
+The last line printed is always that JSON object; details come on the lines before it.
 """
 
 import csv
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+SUMMARY_KEYS = {
+    "answers": ["n", "in_scope_accuracy", "oos_recall", "oos_precision", "p50_ms", "p95_ms"],
+    "handoff": ["n", "precision", "recall", "f1", "p50_ms"],
+    "sentiment": ["n", "negative_precision", "negative_recall", "negative_f1", "macro_f1"],
+}
+
 
 class Command(BaseCommand):
-    help = "Evaluate the bot. `evaluate answers FILE.csv` (columns text,expected_article; empty = out of scope)."
+    help = "Evaluate the bot: `evaluate answers|handoff|sentiment FILE.csv` (see the module docstring)."
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["answers"])
+        parser.add_argument("what", choices=sorted(SUMMARY_KEYS))
         parser.add_argument("file", type=Path)
-        parser.add_argument("--text-column", default="text")
-        parser.add_argument("--expected-column", default="expected_article")
+        parser.add_argument("--text-column", default="text", help="answers only")
+        parser.add_argument("--expected-column", default="expected_article", help="answers only")
         parser.add_argument("--limit", type=int, default=0, help="only the first N rows")
-        parser.add_argument("--errors", type=Path, help="write the wrong decisions to this CSV")
+        parser.add_argument("--errors", type=Path, help="answers only: write the wrong decisions to this CSV")
 
-    def handle(self, *args, file: Path, text_column: str, expected_column: str, limit: int, **options):
-        from knowledge.answers import answer_decide
-        from knowledge.models import Article
-
+    def handle(self, *args, what: str, file: Path, limit: int, **options):
         if not file.is_file():
             raise CommandError(f"{file} does not exist")
-        with file.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            missing = {text_column, expected_column} - set(reader.fieldnames or [])
-            if missing:
-                raise CommandError(f"{file} has no column(s) {sorted(missing)}; found {reader.fieldnames}")
-            rows = [(row[text_column], (row[expected_column] or "").strip()) for row in reader]
-        if limit:
-            rows = rows[:limit]
-        if not rows:
-            raise CommandError(f"{file} has no rows")
+        try:
+            details = getattr(self, f"evaluate_{what}")(file, limit, options)
+        except ValueError as error:  # the evaluation modules' file errors
+            raise CommandError(str(error)) from error
+        self.stdout.write(json.dumps({key: details[key] for key in SUMMARY_KEYS[what]}))
+        sys.stdout.flush()
 
-        names: dict[int, set[str]] = {}
-        for pk, title, key in Article.objects.values_list("pk", "title", "external_key"):
-            names[pk] = {title.strip().lower(), key.strip().lower()} - {""}
+    def progress(self, done: int, total: int) -> None:
+        self.stderr.write(f"{done}/{total}")
 
-        answer_decide(question="warm-up")  # loads the embedding model and the classifier; not timed
-        timings, wrong = [], []
-        in_scope = in_scope_right = oos = oos_declined = declined = 0
-        for number, (text, expected) in enumerate(rows, start=1):
-            started = time.perf_counter()
-            decision = answer_decide(question=text)
-            timings.append((time.perf_counter() - started) * 1000)
-            declined += decision.declined
-            if expected:
-                in_scope += 1
-                right = not decision.declined and expected.lower() in names.get(decision.article_id, set())
-                in_scope_right += right
-            else:
-                oos += 1
-                oos_declined += decision.declined
-                right = decision.declined
-            if not right:
-                predicted = "" if decision.declined else sorted(names.get(decision.article_id, {"?"}))[0]
-                wrong.append((text, expected, predicted, round(decision.confidence, 4)))
-            if number % 500 == 0:
-                self.stderr.write(f"{number}/{len(rows)}")
+    def evaluate_answers(self, file: Path, limit: int, options: dict) -> dict:
+        from knowledge.evaluation import evaluate_answers, read_answers_csv
 
+        rows = read_answers_csv(file, text_column=options["text_column"], expected_column=options["expected_column"])
+        evaluation = evaluate_answers(rows[:limit] if limit else rows, progress=self.progress)
         if options["errors"]:
             with options["errors"].open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["text", "expected_article", "predicted_article", "confidence"])
-                writer.writerows(wrong)
-
-        timings.sort()
-        result = {
-            "n": len(rows),
-            "in_scope_accuracy": round(in_scope_right / in_scope, 4) if in_scope else 0.0,
-            "oos_recall": round(oos_declined / oos, 4) if oos else 0.0,
-            "oos_precision": round(oos_declined / declined, 4) if declined else 0.0,
-            "p50_ms": round(statistics.median(timings), 1),
-            "p95_ms": round(timings[min(len(timings) - 1, int(0.95 * len(timings)))], 1),
-        }
+                writer.writerows(evaluation.wrong)
         self.stdout.write(
-            f"{in_scope} in scope, {oos} out of scope, {declined} declined; {len(wrong)} wrong decisions", ending="\n"
+            f"{evaluation.in_scope} in scope, {evaluation.out_of_scope} out of scope, {evaluation.declined} declined; "
+            f"{len(evaluation.wrong)} wrong decisions"
         )
-        self.stdout.write(json.dumps(result))
-        sys.stdout.flush()
+        return evaluation.result
+
+    def evaluate_handoff(self, file: Path, limit: int, options: dict) -> dict:
+        from chat.evaluation import evaluate_handoff
+        from triggers.evaluation import read_handoff_csv
+
+        rows = read_handoff_csv(file)
+        report = evaluate_handoff(rows[:limit] if limit else rows, progress=self.progress)
+        self.stdout.write(json.dumps({"handoff_rate_by_intent": report["handoff_rate_by_intent"]}))
+        return report
+
+    def evaluate_sentiment(self, file: Path, limit: int, options: dict) -> dict:
+        from triggers.evaluation import evaluate_sentiment, read_sentiment_csv
+
+        rows = read_sentiment_csv(file)
+        report = evaluate_sentiment(rows[:limit] if limit else rows)
+        self.stdout.write(json.dumps(report))
+        return report
