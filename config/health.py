@@ -5,7 +5,7 @@ import logging
 import uuid
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -33,21 +33,26 @@ def check_pgvector() -> str:
 
 
 def check_channel_layer() -> str:
-    """Send a message to a fresh channel and read it back through the configured layer."""
-    layer = get_channel_layer()
+    """Send a message to a fresh channel and read it back through the configured layer.
+
+    A layer instance of its own: the server's shared instance lets one receiver at a time read
+    its process channels, and the consumers' receive loop would keep our message waiting.
+    """
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
 
     async def round_trip() -> None:
-        channel = await layer.new_channel("healthz.")
-        marker = uuid.uuid4().hex
-        await layer.send(channel, {"type": "healthz", "marker": marker})
-        message = await layer.receive(channel)
-        if message.get("marker") != marker:
-            raise RuntimeError("the channel layer returned another message")
+        try:
+            channel = await layer.new_channel()
+            marker = uuid.uuid4().hex
+            await layer.send(channel, {"type": "healthz", "marker": marker})
+            message = await asyncio.wait_for(layer.receive(channel), CHECK_TIMEOUT_SECONDS)
+            if message.get("marker") != marker:
+                raise RuntimeError("the channel layer returned another message")
+        finally:
+            if hasattr(layer, "close_pools"):  # channels_redis: don't leak connections per check
+                await layer.close_pools()
 
-    async def bounded() -> None:
-        await asyncio.wait_for(round_trip(), CHECK_TIMEOUT_SECONDS)
-
-    async_to_sync(bounded)()
+    async_to_sync(round_trip)()
     return f"ok ({type(layer).__name__})"
 
 

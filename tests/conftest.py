@@ -1,9 +1,11 @@
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 
 from tests.support import services
 
-LOG_DIR = services.ROOT / "var" / "test-logs"
+LOG_DIR = Path(settings.DATA_DIR) / "logs"  # beside the test database: parallel runs keep their own
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +60,13 @@ def celery_worker(_celery_worker_process, redis_url, settings):
     The worker reads the test database, so tests using it need committed data
     (`@pytest.mark.django_db(transaction=True)`).
     """
+    from celery._state import _set_task_join_will_block
+
     from config.celery import app
 
+    # Eager tasks run from several threads at once (the widget's bot threads) can leave Celery's
+    # process-global "we are inside a task" flag set, which forbids result.get() here.
+    _set_task_join_will_block(False)
     saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
     settings.CELERY_TASK_ALWAYS_EAGER = False

@@ -8,7 +8,7 @@ def test_the_demo_shop_and_healthz_are_served_by_daphne(page, live_server_url):
     page.goto(live_server_url + "/")
     assert page.title() == "Northwind Outfitters"
     response = page.goto(live_server_url + "/healthz")
-    assert response.status == 200
+    assert response.status == 200, page.content()
     assert '"ok": true' in page.content()
 
 
