@@ -134,6 +134,19 @@ def answer_decide(*, question: str) -> Decision:
     )
 
 
+def _declined(decision, retrieval_ms: float) -> BotAnswer:
+    """Not sure enough to answer: say so and offer a person (never guess)."""
+    return BotAnswer(
+        text=DECLINE_TEXT,
+        confidence=decision.confidence,
+        sources=[],
+        declined=True,
+        retrieval_ms=retrieval_ms,
+        mode="declined",
+        decided_by=decision.decided_by,
+    )
+
+
 def answer_question(
     *,
     question: str,
@@ -152,15 +165,7 @@ def answer_question(
             decision = follow_up
 
     if decision.declined or decision.hit is None:
-        return BotAnswer(
-            text=DECLINE_TEXT,
-            confidence=decision.confidence,
-            sources=[],
-            declined=True,
-            retrieval_ms=retrieval_ms,
-            mode="declined",
-            decided_by=decision.decided_by,
-        )
+        return _declined(decision, retrieval_ms)
 
     if chat_model is None:
         from knowledge.llm import get_chat_model
@@ -173,17 +178,7 @@ def answer_question(
             # A slow or broken LLM endpoint must not leave the visitor without an answer.
             logger.exception("The chat model failed; answering from the knowledge base directly")
         else:
-            if answer is not None:
-                return answer
-            return BotAnswer(
-                text=DECLINE_TEXT,
-                confidence=decision.confidence,
-                sources=[],
-                declined=True,
-                retrieval_ms=retrieval_ms,
-                mode="declined",
-                decided_by=decision.decided_by,
-            )
+            return answer if answer is not None else _declined(decision, retrieval_ms)
 
     text = _extractive_text(decision.hit)
     if on_token is not None:

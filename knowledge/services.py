@@ -258,23 +258,24 @@ def knowledge_base_clear() -> None:
 
 def source_request_ingestion(*, source: Source) -> None:
     """Mark `source` queued and start its ingestion once this transaction commits."""
-    if source.status in (Source.Status.QUEUED, Source.Status.RUNNING):
-        raise KnowledgeError(f"{source} is already {source.get_status_display().lower()}; wait for it to finish")
     from knowledge import tasks
 
-    Source.objects.filter(pk=source.pk).update(status=Source.Status.QUEUED, last_error="", updated_at=timezone.now())
-    source_id = source.pk
-    transaction.on_commit(lambda: tasks.ingest_source.delay(source_id))
+    _source_queue(source=source, task=tasks.ingest_source)
 
 
 def source_request_reembedding(*, source: Source) -> None:
-    if source.status in (Source.Status.QUEUED, Source.Status.RUNNING):
-        raise KnowledgeError(f"{source} is already {source.get_status_display().lower()}; wait for it to finish")
+    """Mark `source` queued and re-embed its articles once this transaction commits."""
     from knowledge import tasks
 
+    _source_queue(source=source, task=tasks.reembed_source)
+
+
+def _source_queue(*, source: Source, task) -> None:
+    if source.status in (Source.Status.QUEUED, Source.Status.RUNNING):
+        raise KnowledgeError(f"{source} is already {source.get_status_display().lower()}; wait for it to finish")
     Source.objects.filter(pk=source.pk).update(status=Source.Status.QUEUED, last_error="", updated_at=timezone.now())
     source_id = source.pk
-    transaction.on_commit(lambda: tasks.reembed_source.delay(source_id))
+    transaction.on_commit(lambda: task.delay(source_id))
 
 
 def source_ingest(*, source_id: int) -> IngestResult:
