@@ -84,6 +84,16 @@ def _tell_visitor(*, conversation: Conversation, text: str, metadata: dict) -> N
     message_create(conversation=conversation, sender=Message.Sender.SYSTEM, text=text, metadata=metadata)
 
 
+def _tell_visitor_they_wait(*, conversation: Conversation, handoff: Handoff, preface: str = "") -> None:
+    """Queue position and wait, or the team's hours and a request for an email when nobody can answer."""
+    info = wait_info(handoff=handoff)
+    _tell_visitor(
+        conversation=conversation,
+        text=preface + wait_text(info),
+        metadata={"kind": "handoff_queued", "wait": info.as_dict(), "ask_email": not info.open},
+    )
+
+
 def _broadcast(*, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent) -> None:
     """Tell the visitor's widget and the agents' inboxes that this conversation changed state."""
     from handoff.realtime import handoff_broadcast_queue_positions, handoff_broadcast_state
@@ -155,12 +165,7 @@ def handoff_request(
             actor=actor,
             team=team,
         )
-        info = wait_info(handoff=handoff)
-        _tell_visitor(
-            conversation=conversation,
-            text=wait_text(info),
-            metadata={"kind": "handoff_queued", "wait": info.as_dict(), "ask_email": not info.open},
-        )
+        _tell_visitor_they_wait(conversation=conversation, handoff=handoff)
         _broadcast(conversation=conversation, handoff=handoff, event=event)
     _route(team)
     return handoff
@@ -259,11 +264,8 @@ def handoff_return_to_queue(*, handoff: Handoff, reason: str, actor=None) -> Han
             agent=previous_agent,
             team=handoff.team,
         )
-        info = wait_info(handoff=handoff)
-        _tell_visitor(
-            conversation=conversation,
-            text="We're finding another person to help you. " + wait_text(info),
-            metadata={"kind": "handoff_queued", "wait": info.as_dict(), "ask_email": not info.open},
+        _tell_visitor_they_wait(
+            conversation=conversation, handoff=handoff, preface="We're finding another person to help you. "
         )
         _broadcast(conversation=conversation, handoff=handoff, event=event)
     _route(handoff.team)
@@ -299,6 +301,9 @@ def handoff_resolve(*, conversation: Conversation, actor=None, reason: str = "Re
             },
         )
         _broadcast(conversation=conversation, handoff=handoff, event=event)
+        from knowledge.suggestions import suggestions_request_generation
+
+        suggestions_request_generation(conversation_id=conversation.pk)  # what the bot can learn, in a worker
     if handoff is not None and handoff.agent_id:
         _route(handoff.team)  # the agent has a free slot again
     return handoff
