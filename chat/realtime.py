@@ -131,7 +131,7 @@ def message_event(message: Message) -> MessageEvent:
     sources: list[SourcePayload] = [
         {"title": str(source.get("title", "")), "url": str(source.get("url", ""))}
         for source in metadata.get("sources", []) or []
-        if isinstance(source, dict) and source.get("url")
+        if isinstance(source, dict) and (source.get("url") or source.get("title"))
     ]
     event: MessageEvent = {
         "type": "message",

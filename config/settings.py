@@ -7,6 +7,7 @@ uses the in-memory channel layer and runs Celery tasks eagerly in the calling pr
 import secrets
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database_url import parse_database_url
@@ -144,6 +145,7 @@ CELERY_BEAT_SCHEDULE = {
     "agents-presence-sweep": {"task": "agents.tasks.presence_sweep", "schedule": 30.0},
     # Visitor messages whose sentiment task was lost (e.g. the broker was down) are scored late.
     "triggers-score-unscored-messages": {"task": "triggers.tasks.score_unscored_messages", "schedule": 60.0},
+    "suggestions": {"task": "knowledge.tasks.generate_suggestions_nightly", "schedule": crontab(minute=30, hour=3)},
 }
 
 # --- The widget ----------------------------------------------------------------------------------

@@ -40,3 +40,24 @@ def train_classifier() -> None:
 
     # Many changes in a row each queue one of these; all but the first find the probe up to date.
     classifier_train()
+
+
+@shared_task(ignore_result=True, **RETRY)
+def generate_suggestions_for_conversation(conversation_id: int) -> None:
+    """Queued on commit when a conversation is resolved (handoff.services.handoff_resolve)."""
+    from knowledge.suggestions import suggestions_generate_for_conversation
+
+    suggestions_generate_for_conversation(conversation_id=conversation_id)
+
+
+@shared_task(ignore_result=True, **RETRY)
+def generate_suggestions_nightly() -> None:
+    """Celery beat, nightly: catches conversations never resolved (thumbs down, unanswered) and content gaps."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from knowledge.suggestions import suggestions_generate_nightly, tunable
+
+    # Generation is idempotent, so a week of overlap costs time, not duplicates, and a missed night is caught up.
+    suggestions_generate_nightly(since=timezone.now() - timedelta(days=tunable("NIGHTLY_LOOKBACK_DAYS")))

@@ -135,12 +135,14 @@
     var who = el("span", { class: m.sender === "agent" ? "hw-author" : "hw-sr" }, senderName(m) + (m.sender === "agent" ? "" : ": "));
     item.appendChild(who);
     item.appendChild(el("div", { class: "hw-text" }, m.text));
-    var sources = (m.sources || []).filter(function (s) { return safeUrl(s.url); });
+    var sources = (m.sources || []).filter(function (s) { return s.title || safeUrl(s.url); });
     if (sources.length) {
       var list = el("ul", { class: "hw-sources", "aria-label": "Sources" });
       sources.forEach(function (s) {
         var li = el("li");
-        li.appendChild(el("a", { href: safeUrl(s.url), target: "_blank", rel: "noopener noreferrer" }, s.title || s.url));
+        var href = safeUrl(s.url);
+        // An article without a page (e.g. one learned from an agent's answer) is named, not linked.
+        li.appendChild(href ? el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, s.title || s.url) : el("span", {}, s.title));
         list.appendChild(li);
       });
       item.appendChild(list);
@@ -171,6 +173,7 @@
   }
 
   function safeUrl(url) {
+    if (!url) return null; // "" would resolve to the current page
     try {
       var u = new URL(url, location.href);
       return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;

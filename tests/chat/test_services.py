@@ -149,7 +149,8 @@ def test_message_events_expose_only_public_metadata(db):
         },
     )
     event = realtime.message_event(message)
-    assert event["sources"] == [{"title": "Shipping", "url": "/help/shipping"}]
+    # A source without a page (an article learned from an agent) is named, not linked; ids and scores stay here.
+    assert event["sources"] == [{"title": "Shipping", "url": "/help/shipping"}, {"title": "x", "url": ""}]
     assert (event["confidence"], event["declined"], event["reply_to"]) == (0.8, False, 4)
     assert "retrieval" not in event
 
