@@ -161,7 +161,23 @@ class ArticleClassifierAdmin(admin.ModelAdmin):
 # --- Human in the loop: the review queue and the weekly review ------------------------------------
 
 
-class SuggestionStatusFilter(admin.SimpleListFilter):
+class DefaultedListFilter(admin.SimpleListFilter):
+    """A list filter whose "no choice" means a default choice (not "All"), shown as selected."""
+
+    def default_value(self) -> str:
+        raise NotImplementedError
+
+    def choices(self, changelist):
+        current = self.value() or self.default_value()
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+
+class SuggestionStatusFilter(DefaultedListFilter):
     """Opens on the review queue (pending); the other statuses and "All" are one click away."""
 
     title = "status"
@@ -170,14 +186,8 @@ class SuggestionStatusFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [*TrainingSuggestion.Status.choices, ("all", "All")]
 
-    def choices(self, changelist):
-        current = self.value() or TrainingSuggestion.Status.PENDING
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": current == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
+    def default_value(self) -> str:
+        return TrainingSuggestion.Status.PENDING
 
     def queryset(self, request, queryset):
         value = self.value() or TrainingSuggestion.Status.PENDING
@@ -400,7 +410,7 @@ class TrainingSuggestionAdmin(admin.ModelAdmin):
 _DECISIONS = ("_approve", "_save_approve", "_reject", "_revert")
 
 
-class WeekFilter(admin.SimpleListFilter):
+class WeekFilter(DefaultedListFilter):
     """The current week unless another is chosen: the reviewer's list for this week."""
 
     title = "week"
@@ -413,14 +423,8 @@ class WeekFilter(admin.SimpleListFilter):
         weeks = sorted({week_start_of(timezone.localdate()), *weekly_review_weeks()}, reverse=True)
         return [(week.isoformat(), f"Week of {week:%d %b %Y}") for week in weeks]
 
-    def choices(self, changelist):
-        current = self.value() or self.lookup_choices[0][0]
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": current == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
+    def default_value(self) -> str:
+        return self.lookup_choices[0][0]
 
     def queryset(self, request, queryset):
         return queryset.filter(week_start=_selected_week(request))

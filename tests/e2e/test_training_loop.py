@@ -8,7 +8,6 @@ generation queued on commit by handoff_resolve).
 
 import datetime as dt
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -22,6 +21,7 @@ from knowledge.answers import DECLINE_TEXT
 from knowledge.models import Article, TrainingSuggestion
 from tests.e2e.support import Widget, in_thread
 from tests.factories import AgentFactory, TeamFactory, UserFactory
+from tests.support.services import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -33,16 +33,6 @@ AGENT_ANSWER = (
     "up to 20 characters. Choose Add engraving on the product page before adding it to your basket. "
     "Best, Dana"
 )
-
-
-def wait_for(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def open_team_with_dana():

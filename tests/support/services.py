@@ -85,3 +85,14 @@ def stop(process: subprocess.Popen) -> None:
 def python_bin(name: str) -> str:
     """A console script from the same virtualenv as the running interpreter."""
     return str(Path(sys.executable).with_name(name))
+
+
+def wait_for(condition, *, timeout: float, what: str, interval: float = 0.2):
+    """Poll `condition` until it returns something truthy (returned), or fail saying what never came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -1,13 +1,12 @@
 """A real Celery worker over Redis scores visitor messages and hands an angry conversation off."""
 
-import time
-
 import pytest
 from django.db import transaction
 
 from chat.models import Conversation, Message
 from chat.services import conversation_start, message_create
 from handoff.models import Handoff
+from tests.support.services import wait_for
 from triggers.models import TriggerFiring, TriggerRule
 from triggers.services import sentiment_score_enqueue, trigger_rule_save
 
@@ -18,16 +17,6 @@ ANGRY = [
     "I hate this, nothing works",
     "I am very angry about the delay",
 ]
-
-
-def wait_for(condition, *, timeout: float = 90.0, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def send(conversation: Conversation, text: str) -> Message:
@@ -59,6 +48,7 @@ def test_a_run_of_angry_messages_hands_the_conversation_off(celery_worker):
                 .values_list("sentiment", flat=True)
                 .first()
             ),
+            timeout=90,
             what=f"message {number} to be scored by the worker",
         )
         assert score < -0.5, (text, score)
@@ -68,6 +58,7 @@ def test_a_run_of_angry_messages_hands_the_conversation_off(celery_worker):
 
     wait_for(
         lambda: Conversation.objects.filter(pk=conversation.pk, status=Conversation.Status.QUEUED).exists(),
+        timeout=90,
         what="the handoff",
     )
     conversation.refresh_from_db()
