@@ -25,9 +25,9 @@ def redis_channel_layer(redis_url, settings):
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
-    }
+    from config.redis_layer import redis_channel_layer
+
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(redis_url)}
     yield settings.CHANNEL_LAYERS
 
 

@@ -104,3 +104,20 @@ def test_healthz_says_503_when_redis_is_unreachable(client, settings):
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["channel_layer"]["ok"] is False
     assert body["checks"]["broker"]["ok"] is False
+
+
+@pytest.mark.live_server
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_websocket_survives_the_redis_layers_blocking_wait(live_server_url):
+    """channels_redis blocks 5 s per receive; a socket idle longer than that must stay open."""
+    ws_url = live_server_url.replace("http://", "ws://") + "/ws/widget/"
+
+    async def idle_then_ping() -> dict:
+        async with websockets.connect(ws_url, origin=live_server_url, open_timeout=5) as ws:
+            await ws.send(json.dumps({"type": "hello", "token": None}))
+            assert json.loads(await ws.recv())["type"] == "welcome"
+            await asyncio.sleep(12)  # two full blocking waits of the layer
+            await ws.send(json.dumps({"type": "ping"}))
+            return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+    assert asyncio.run(idle_then_ping()) == {"type": "pong"}
