@@ -128,7 +128,8 @@ class Visitor:
             if think:  # visitors arrive spread over one think time instead of all at once
                 await asyncio.sleep(random.uniform(0, think))
             for question in questions:
-                await self.ask(question, results)
+                if await self.ask(question, results) == "handed_off":
+                    break  # a trigger rule passed the visitor to a person: the bot stays silent from here
                 if think:
                     await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
@@ -142,7 +143,7 @@ class Visitor:
                 if predicate(event):
                     return event, time.perf_counter()
 
-    async def ask(self, question: str, results: dict) -> None:
+    async def ask(self, question: str, results: dict) -> str:
         client_id = uuid.uuid4().hex
         while True:
             sent = time.perf_counter()
@@ -166,8 +167,12 @@ class Visitor:
                     (e["type"] == "typing" and e["sender"] == "bot" and e["is_typing"])
                     or e["type"] == "bot_delta"
                     or (e["type"] == "message" and e["sender"] == "bot" and e.get("reply_to") == seq)
+                    or (e["type"] == "status" and e["status"] in ("queued", "assigned"))
                 )
             )
+            if event["type"] == "status":
+                results["handed_off"] += 1
+                return "handed_off"
             if first_sign is None:
                 first_sign = at
             if event["type"] == "message":
@@ -176,12 +181,20 @@ class Visitor:
         results["answer"].append((at - sent) * 1000)
         results["sourced"] += bool(event.get("sources"))
         results["declined"] += bool(event.get("declined"))
+        return "answered"
+
+
+def empty_results() -> dict:
+    return {
+        "ack": [], "first_event": [], "answer": [], "errors": [],
+        "rate_limited": 0, "sourced": 0, "declined": 0, "handed_off": 0,
+    }  # fmt: skip
 
 
 async def run_visitors(base_url: str, visitors: int, questions: int, think: float) -> dict:
-    warmup = {"ack": [], "first_event": [], "answer": [], "errors": [], "rate_limited": 0, "sourced": 0, "declined": 0}
+    warmup = empty_results()
     await Visitor(base_url).run(QUESTIONS[:1], warmup, 0)
-    results = {"ack": [], "first_event": [], "answer": [], "errors": [], "rate_limited": 0, "sourced": 0, "declined": 0}
+    results = empty_results()
     plans = [[QUESTIONS[(v + q) % len(QUESTIONS)] for q in range(questions)] for v in range(visitors)]
     started = time.perf_counter()
     await asyncio.gather(*(Visitor(base_url).run(plan, results, think) for plan in plans))
@@ -195,6 +208,7 @@ async def run_visitors(base_url: str, visitors: int, questions: int, think: floa
         "send_to_first_bot_event": summary(results["first_event"]),
         "answers_with_sources": results["sourced"],
         "answers_declined": results["declined"],
+        "handed_off_by_rules": results["handed_off"],
         "rate_limited_retries": results["rate_limited"],
         "errors": results["errors"],
         "warmup_answer_ms": round(warmup["answer"][0], 1) if warmup["answer"] else None,
