@@ -5,6 +5,7 @@ from agents.selectors import conversations_visible_to, inbox_mine, inbox_queue
 from agents.transcript import transcript_entries
 from chat.models import Conversation
 from handoff.models import Handoff
+from handoff.selectors import handoff_open
 
 
 def sidebar_context(*, user, agent: Agent | None) -> dict:
@@ -19,12 +20,8 @@ def sidebar_context(*, user, agent: Agent | None) -> dict:
     }
 
 
-def open_handoff(conversation: Conversation) -> Handoff | None:
-    return conversation.handoffs.filter(status__in=[Handoff.Status.QUEUED, Handoff.Status.ASSIGNED]).first()
-
-
 def header_context(*, agent: Agent | None, conversation: Conversation) -> dict:
-    handoff = open_handoff(conversation) or conversation.handoffs.order_by("-requested_at").first()
+    handoff = handoff_open(conversation=conversation) or conversation.handoffs.order_by("-requested_at").first()
     teams = Team.objects.order_by("name")
     return {
         "conversation": conversation,

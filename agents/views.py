@@ -14,10 +14,11 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.inbox_context import conversation_context, open_handoff, sidebar_context
+from agents.inbox_context import conversation_context, sidebar_context
 from agents.models import Agent, CannedResponse, Team
 from agents.selectors import agent_for_user, conversations_visible_to, handoffs_visible_to, user_is_manager
 from agents.services import AgentError, agent_reply, agent_set_status, conversation_mark_read, note_add
+from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_assign, handoff_hand_back, handoff_resolve, handoff_transfer
 
 
@@ -91,7 +92,7 @@ def _require_agent(request) -> Agent:
 @inbox_user_required
 def conversation_accept(request, conversation_id: int):
     def accept(conversation):
-        handoff = open_handoff(conversation)
+        handoff = handoff_open(conversation=conversation)
         if handoff is None:
             raise HandoffError(f"Conversation {conversation.pk} is not waiting for a person.")
         handoff_assign(handoff=handoff, agent=_require_agent(request), actor=request.user, reason="Picked up")
@@ -124,7 +125,7 @@ def conversation_note(request, conversation_id: int):
 @inbox_user_required
 def conversation_transfer(request, conversation_id: int):
     def transfer(conversation):
-        handoff = open_handoff(conversation)
+        handoff = handoff_open(conversation=conversation)
         if handoff is None:
             raise HandoffError(f"Conversation {conversation.pk} has no open handoff to transfer.")
         target = request.POST.get("target", "")

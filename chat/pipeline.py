@@ -51,10 +51,9 @@ def handle_visitor_message(*, message: Message) -> Message | None:
 def _notify_agents(conversation: Conversation) -> None:
     """A new visitor message while a person is involved: unread counts in the inbox change."""
     from handoff.inbox_events import inbox_notify
-    from handoff.models import Handoff
+    from handoff.selectors import handoff_open
 
-    handoff = conversation.handoffs.filter(status__in=[Handoff.Status.QUEUED, Handoff.Status.ASSIGNED]).first()
-    inbox_notify(conversation=conversation, handoff=handoff)
+    inbox_notify(conversation=conversation, handoff=handoff_open(conversation=conversation))
 
 
 class HandoffRequestFailed(Exception):

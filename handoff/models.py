@@ -25,6 +25,9 @@ class Handoff(models.Model):
         RESOLVED = "resolved", "Resolved"
         HANDED_BACK = "handed_back", "Handed back to the bot"
 
+    # Waiting or with an agent: at most one per conversation (see the constraint below).
+    OPEN_STATUSES = (Status.QUEUED, Status.ASSIGNED)
+
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoffs")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     source = models.CharField(max_length=20, choices=Source.choices)

@@ -44,9 +44,7 @@ def _lock(conversation: Conversation) -> Conversation:
 
 def _open_handoff(conversation: Conversation) -> Handoff | None:
     return (
-        Handoff.objects.select_for_update()
-        .filter(conversation=conversation, status__in=[Handoff.Status.QUEUED, Handoff.Status.ASSIGNED])
-        .first()
+        Handoff.objects.select_for_update().filter(conversation=conversation, status__in=Handoff.OPEN_STATUSES).first()
     )
 
 
