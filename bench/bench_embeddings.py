@@ -1,4 +1,4 @@
-"""Time knowledge.embeddings: ms per sentence, one at a time and in batches.
+"""Time nlp.embeddings: ms per sentence, one at a time and in batches.
 
 Run from the repo root:
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from knowledge import embeddings
+from nlp import embeddings
 
 # Short customer messages plus a few paragraph-sized tickets, roughly the mix
 # the knowledge base will see.

@@ -13,7 +13,7 @@ conversation and customer. Prints one JSON object:
 - engine_us: the pure engine (triggers.engine.evaluate), message vector given, per message, as
   wall time and as this thread's CPU time (the latter is what the engine costs when the machine is
   busy with other work; both are reported because shared CI machines are)
-- embedding_ms: computing that vector (knowledge.embeddings), per message, measured separately
+- embedding_ms: computing that vector (nlp.embeddings), per message, measured separately
 - compile_s: compiling the 200 rules, including embedding their example phrases (once per change)
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from knowledge.embeddings import embed
+from nlp.embeddings import embed
 from triggers import phrases
 from triggers.engine import (
     ConversationContext,

@@ -29,8 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge.embeddings import embed  # noqa: E402
 from knowledge.probe import fit_probe  # noqa: E402
+from nlp.embeddings import embed  # noqa: E402
 
 OOS_SHARE = 0.10
 MAX_DECLINE_LOSS = 0.005

@@ -1,4 +1,4 @@
-"""Write the reference vectors that knowledge.embeddings is tested against.
+"""Write the reference vectors that nlp.embeddings is tested against.
 
 A one-time dev tool, not part of the test run. It embeds a handful of
 support-desk sentences with the real fp32 all-MiniLM-L6-v2 through

@@ -63,7 +63,7 @@ def embeddings(texts: list[str], cache: Path | None, name: str) -> np.ndarray:
     path = cache / f"{name}-{digest}.npy" if cache else None
     if path and path.exists():
         return np.load(path)
-    from knowledge.embeddings import embed
+    from nlp.embeddings import embed
 
     started = time.perf_counter()
     vectors = embed(texts)

@@ -165,6 +165,9 @@ LLM_BASE_URL = env_str("HANDOFF_LLM_BASE_URL", "")
 LLM_API_KEY = env_str("HANDOFF_LLM_API_KEY", "")
 LLM_TEMPERATURE = env_float("HANDOFF_LLM_TEMPERATURE", 0.1)
 LLM_TIMEOUT_SECONDS = env_float("HANDOFF_LLM_TIMEOUT", 20.0)
+# A LangChain chat model instance (or a callable returning one) that wins over the provider
+# settings: for tests, or for code that wants a model the providers above do not build.
+HANDOFF_CHAT_MODEL = None
 if LLM_PROVIDER != "none" and not LLM_MODEL:
     raise ImproperlyConfigured("HANDOFF_LLM_MODEL must name a model when HANDOFF_LLM_PROVIDER is set")
 # Below this calibrated confidence the bot declines and offers a person (tuned on CLINC150 val;

@@ -40,7 +40,7 @@ def summary_for_handoff(*, conversation: Conversation, reason: str) -> str:
     messages = list(conversation.messages.order_by("seq"))
     extractive = summary_extractive(messages=messages, reason=reason)
     try:
-        from knowledge.llm import summarize_for_agent
+        from nlp.llm import summarize_for_agent
     except ImportError:
         return extractive
     try:

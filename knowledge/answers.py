@@ -6,7 +6,7 @@
      confidence comes from scoring.probe_confidence; an article it cannot know (added since, or
      without example questions) can still win through retrieval's own calibrated confidence;
   3. below ANSWER_THRESHOLD the bot declines and offers a person.
-`answer_question` then writes the reply: with a chat model configured (knowledge.llm), a short
+`answer_question` then writes the reply: with a chat model configured (nlp.llm), a short
 answer grounded in the chosen passages with [n] citations, streamed to `on_token`; without one,
 the best passage itself. The chat model is never asked when the decision was to decline.
 """
@@ -90,7 +90,7 @@ class Decision:
 def answer_decide(*, question: str) -> Decision:
     """Which article answers `question`, how sure we are, and whether that is sure enough."""
     from knowledge.classifier import classifier_current
-    from knowledge.embeddings import embed
+    from nlp.embeddings import embed
 
     started = time.perf_counter()
     threshold = conf.get("ANSWER_THRESHOLD")
@@ -154,7 +154,7 @@ def answer_question(
     on_token: Callable[[str], None] | None = None,
     chat_model: Any = None,
 ) -> BotAnswer:
-    """The bot's reply to `question`; `chat_model` overrides the configured one (see knowledge.llm)."""
+    """The bot's reply to `question`; `chat_model` overrides the configured one (see nlp.llm)."""
     decision = answer_decide(question=question)
     retrieval_ms = decision.elapsed_ms
     previous = _previous_visitor_text(history, current=question)
@@ -168,7 +168,7 @@ def answer_question(
         return _declined(decision, retrieval_ms)
 
     if chat_model is None:
-        from knowledge.llm import get_chat_model
+        from nlp.llm import get_chat_model
 
         chat_model = get_chat_model()
     if chat_model is not None:

@@ -65,7 +65,7 @@ class ArticleHit:
 
 def retrieve(*, query: str, limit: int = 5) -> list[RetrievedPassage]:
     """The best passage of each of the `limit` best-matching published articles, best first."""
-    from knowledge.embeddings import embed_one
+    from nlp.embeddings import embed_one
 
     if not query.strip():
         return []

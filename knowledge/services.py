@@ -115,7 +115,7 @@ def articles_embed(*, articles: Sequence[Article], force: bool = False, progress
     `progress_source` as articles done / total.
     """
     from knowledge.chunking import split_text
-    from knowledge.embeddings import embed
+    from nlp.embeddings import embed
 
     pending: list[tuple[Article, list[str], list[ExampleQuestion], str]] = []
     for article in articles:

@@ -325,8 +325,8 @@ def _lesson_from_answer(
     chat_model: Any,
 ) -> _Proposal | None:
     from knowledge.answers import answer_decide
-    from knowledge.embeddings import embed
     from knowledge.retrieval import search
+    from nlp.embeddings import embed
 
     used_kinds = {kind for message_id, kind in facts.used if message_id == question.pk}
     if used_kinds & {Kind.NEW_ARTICLE, Kind.EXAMPLE_QUESTION, Kind.CONTENT_GAP}:
@@ -395,7 +395,7 @@ def _title_from_question(question: str) -> str:
 def _chat_model(chat_model: Any) -> Any:
     if chat_model is not None:
         return chat_model
-    from knowledge.llm import get_chat_model
+    from nlp.llm import get_chat_model
 
     return get_chat_model()
 
@@ -542,7 +542,7 @@ def _content_gap_proposals(*, since: datetime, until: datetime) -> list[_Proposa
     import numpy as np
 
     from knowledge.answers import answer_decide
-    from knowledge.embeddings import embed
+    from nlp.embeddings import embed
 
     low = tunable("LOW_CONFIDENCE")
     weak_answers = (
@@ -662,7 +662,7 @@ def _cluster(vectors: np.ndarray, *, threshold: float) -> list[list[int]]:
 def _record_all(proposals: Sequence[_Proposal], report: GenerationReport) -> None:
     for proposal in proposals:
         if proposal.vector is None and proposal.question:
-            from knowledge.embeddings import embed
+            from nlp.embeddings import embed
 
             proposal.vector = embed([proposal.question])[0]
         _suggestion, created, added = _record(proposal)
@@ -742,7 +742,7 @@ def _matching_suggestion(proposal: _Proposal, key: str) -> TrainingSuggestion | 
         # on flasks?"), as do different questions; two agents giving the same answer settles it.
         loose = [s for s in nearest if s.body and 1.0 - float(s.distance) >= tunable("DEDUPE_LOOSE_SIMILARITY")]
         if loose:
-            from knowledge.embeddings import embed
+            from nlp.embeddings import embed
 
             vectors = embed([proposal.body[:2000]] + [s.body[:2000] for s in loose])
             for suggestion, vector in zip(loose, vectors[1:], strict=True):

@@ -154,7 +154,7 @@ def evaluate_handoff_engine(rows: Sequence[dict], *, with_sentiment: bool = True
     scorer); with_sentiment also scores it and runs the sentiment phase, as the worker would.
     Conversation-dependent rules (bot stuck, trends, business hours) cannot fire on a lone message.
     """
-    from knowledge.embeddings import embed
+    from nlp.embeddings import embed
     from triggers.defaults import default_rule_specs
     from triggers.engine import MessageContext, compile_rules, evaluate
     from triggers.sentiment import score_texts

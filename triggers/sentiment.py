@@ -1,7 +1,7 @@
 """The sentiment scorer the product uses: a small classifier on the sentence embedding plus VADER.
 
 Three classes (negative, neutral, positive) from a softmax regression over the message's
-all-MiniLM-L6-v2 embedding (the one knowledge.embeddings computes) and VADER's four scores.
+all-MiniLM-L6-v2 embedding (the one nlp.embeddings computes) and VADER's four scores.
 The score stored on a message is p(positive) - p(negative), in [-1, 1].
 
 The weights (triggers/sentiment_model.npz, a few KB) are trained by bench/train_sentiment.py
@@ -46,7 +46,7 @@ def score_texts(texts: Sequence[str], *, vectors: Any = None) -> list[SentimentR
         return []
     texts = [text[:MAX_CHARS] for text in texts]
     if vectors is None:
-        from knowledge.embeddings import embed
+        from nlp.embeddings import embed
 
         vectors = embed(list(texts))
     model = _model()

@@ -121,7 +121,7 @@ def _embed(texts: list[str]):
     """Embeddings with a per-process memo: recompiling after one edit re-embeds only new phrases."""
     import numpy as np
 
-    from knowledge.embeddings import DIMENSIONS, embed
+    from nlp.embeddings import DIMENSIONS, embed
 
     missing = [text for text in dict.fromkeys(texts) if text not in _phrase_vectors]
     fresh = dict(zip(missing, embed(missing), strict=True)) if missing else {}
@@ -297,7 +297,7 @@ def _embed_texts(texts: list[str]):
     the visitor's previous few, which this process has usually just embedded."""
     import numpy as np
 
-    from knowledge.embeddings import embed
+    from nlp.embeddings import embed
 
     with _recent_lock:
         missing = [text for text in dict.fromkeys(texts) if text not in _recent_vectors]

@@ -213,7 +213,7 @@ def test_a_failing_llm_falls_back_to_the_extractive_answer(demo_kb):
 def test_missing_provider_package_is_reported_with_the_pip_name(settings):
     from django.core.exceptions import ImproperlyConfigured
 
-    from knowledge.llm import get_chat_model
+    from nlp.llm import get_chat_model
 
     settings.LLM_PROVIDER = "ollama"
     settings.LLM_MODEL = "llama3.2"

@@ -1,4 +1,4 @@
-"""Tests for knowledge.embeddings against vectors from the fp32 reference model.
+"""Tests for nlp.embeddings against vectors from the fp32 reference model.
 
 The reference file is made by bench/make_embedding_reference.py.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.embeddings import DIMENSIONS, MAX_TOKENS, embed, embed_one
+from nlp.embeddings import DIMENSIONS, MAX_TOKENS, embed, embed_one
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = REPO_ROOT / "tests" / "fixtures" / "embedding_reference.json"
@@ -94,7 +94,7 @@ def test_paraphrases_are_closer_than_unrelated_texts() -> None:
 
 
 def test_import_does_not_load_onnxruntime() -> None:
-    code = "import sys, knowledge.embeddings; assert 'onnxruntime' not in sys.modules"
+    code = "import sys, nlp.embeddings; assert 'onnxruntime' not in sys.modules"
 
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
 

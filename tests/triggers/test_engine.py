@@ -1,6 +1,6 @@
 """The pure engine: every condition kind, combinations, ordering, phases. No database.
 
-Conditions that compare embeddings run the real model (knowledge.embeddings), once per module.
+Conditions that compare embeddings run the real model (nlp.embeddings), once per module.
 """
 
 import subprocess
@@ -226,7 +226,7 @@ def test_frustration_can_require_several_signals():
 
 @pytest.fixture(scope="module")
 def embed():
-    from knowledge.embeddings import embed
+    from nlp.embeddings import embed
 
     return embed
 
@@ -456,7 +456,7 @@ def test_explain_traces_every_top_level_condition():
 def test_the_engine_imports_no_django_and_no_model():
     code = (
         "import sys, triggers.engine, triggers.conditions; "
-        "bad = [m for m in ('django', 'numpy', 'onnxruntime', 'knowledge.embeddings') if m in sys.modules]; "
+        "bad = [m for m in ('django', 'numpy', 'onnxruntime', 'nlp.embeddings') if m in sys.modules]; "
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

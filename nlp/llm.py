@@ -1,4 +1,5 @@
-"""The optional chat model that phrases answers, chosen by settings (LLM_PROVIDER and friends).
+"""The optional chat model (answers, training suggestions, handoff summaries), chosen by settings
+(LLM_PROVIDER and friends).
 
 LangChain integrations are imported only when configured: `langchain-openai` for "openai" (any
 OpenAI-compatible endpoint) and `langchain-ollama` for "ollama". Tests, or code that wants another
@@ -23,7 +24,7 @@ _lock = threading.Lock()
 
 def get_chat_model() -> BaseChatModel | None:
     """The configured chat model, or None when the bot should compose answers itself."""
-    override = getattr(settings, "HANDOFF_CHAT_MODEL", None)
+    override = settings.HANDOFF_CHAT_MODEL
     if override is not None:
         return override() if callable(override) and not hasattr(override, "invoke") else override
     provider = settings.LLM_PROVIDER
@@ -44,7 +45,7 @@ def get_chat_model() -> BaseChatModel | None:
 def _build(provider: str, model: str, base_url: str, api_key: str, temperature: float, timeout: float):
     if provider == "openai":
         try:
-            from langchain_openai import ChatOpenAI
+            from langchain_openai import ChatOpenAI  # noqa: PLC0415 - optional package, only when configured
         except ImportError as error:
             raise ImproperlyConfigured(
                 "HANDOFF_LLM_PROVIDER=openai needs the langchain-openai package: pip install langchain-openai"
@@ -60,7 +61,7 @@ def _build(provider: str, model: str, base_url: str, api_key: str, temperature: 
         )
     if provider == "ollama":
         try:
-            from langchain_ollama import ChatOllama
+            from langchain_ollama import ChatOllama  # noqa: PLC0415 - optional package, only when configured
         except ImportError as error:
             raise ImproperlyConfigured(
                 "HANDOFF_LLM_PROVIDER=ollama needs the langchain-ollama package: pip install langchain-ollama"
