@@ -785,7 +785,7 @@ def parse_condition(item: Any, *, where: str = "condition", depth: int = 0) -> C
     if not isinstance(item, dict):
         raise RuleError(f'{where} must be an object with a "kind", got {item!r}')
     kind = item.get("kind")
-    if kind not in _PARSERS:
+    if not isinstance(kind, str) or kind not in _PARSERS:
         raise RuleError(f'{where}: "kind" must be one of {", ".join(map(repr, KINDS))}, got {kind!r}')
     where = f"{where} ({kind})"
     negate = item.get("negate", False)
@@ -876,7 +876,7 @@ def _parse_frustration(o, where, depth) -> Condition:
 def _parse_intent(o, where, depth) -> Condition:
     _check_keys(o, {"category", "examples", "min_similarity", "margin", "keywords", "knowledge_base"}, where)
     category = o.get("category", "")
-    if category and not isinstance(category, str):
+    if not isinstance(category, str):
         raise RuleError(f"{where}: 'category' must be text")
     examples = _strings(o.get("examples", []), "examples", where, limit=MAX_EXAMPLES)
     if not category and not examples:

@@ -86,6 +86,16 @@ def test_invalid_conditions_are_rejected_on_save(admin_client, no_rules, conditi
     assert message in " ".join(response.context["adminform"].form.errors["conditions"])
 
 
+@pytest.mark.parametrize(
+    "conditions", ['[{"kind": ["keywords"]}]', '[{"kind": "intent", "category": null, "examples": ["lost parcel"]}]']
+)
+def test_conditions_that_used_to_crash_the_form_are_rejected_with_a_message(admin_client, no_rules, conditions):
+    response = admin_client.post(ADD_URL, rule_form(conditions=conditions))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["conditions"]
+    assert not TriggerRule.objects.exists()
+
+
 def test_a_rule_that_does_nothing_is_rejected(admin_client, no_rules):
     response = admin_client.post(ADD_URL, rule_form(handoff=None, tags="[]"))
     assert "This rule does nothing" in response.context["adminform"].form.errors["handoff"][0]

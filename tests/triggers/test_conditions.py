@@ -90,3 +90,18 @@ def test_validation_reports_unsafe_patterns():
 
 def test_overlong_patterns_are_rejected():
     assert "keep patterns under 300" in check_pattern_safety("a" * 301)
+
+
+@pytest.mark.parametrize("kind", [["keywords"], {"name": "keywords"}])
+def test_a_kind_that_is_not_text_is_a_problem_not_a_crash(kind):
+    # A list or an object is unhashable: looking it up among the kinds used to raise TypeError.
+    problems = validate_conditions([{"kind": kind}])
+    assert len(problems) == 1
+    assert "\"kind\" must be one of 'explicit_request'" in problems[0], problems[0]
+
+
+@pytest.mark.parametrize("category", [None, 0, False, [], {}, ["complaint"]])
+def test_an_intent_category_that_is_not_text_is_a_problem_not_a_crash(category):
+    # Falsy non-text categories used to slip past the check and fail on .strip() (AttributeError).
+    problems = validate_conditions([{"kind": "intent", "category": category, "examples": ["my parcel is lost"]}])
+    assert problems == ["conditions[0] (intent): 'category' must be text"]
