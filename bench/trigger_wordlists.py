@@ -28,11 +28,11 @@ def main() -> None:
         for line in (get_model_path() / "vocab.txt").read_text(encoding="utf-8").splitlines()
         if line.strip().isalpha() and line.strip().islower() and len(line.strip()) >= 4
     ]
-    from triggers.conditions import _words_of
+    from triggers.conditions.patterns import words_of
 
     vocabulary = set(detectors.PERSON_VOCABULARY.words)
     for category in phrases.CATEGORIES.values():
-        vocabulary |= _words_of(category["keywords"])
+        vocabulary |= words_of(category["keywords"])
     # Start from an empty exception list so the output is the complete set, not a diff.
     saved, phrases.NOT_TYPOS = phrases.NOT_TYPOS, frozenset()
     try:

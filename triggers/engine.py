@@ -20,15 +20,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from triggers import detectors, phrases
-from triggers.conditions import (
-    Condition,
-    Intent,
-    RuleError,
-    content_words,
-    evaluate_all,
-    parse_conditions,
-)
-from triggers.text import normalize, tokens
+from triggers.conditions import Condition, Intent, RuleError, evaluate_all, parse_conditions
+from triggers.text import content_words, normalize, tokens, word_overlap
 
 if TYPE_CHECKING:
     import numpy as np
@@ -360,16 +353,12 @@ class Evaluation:
         else:
             # Without embeddings: the share of content words the two messages have in common.
             mine = content_words(self.message.text)
-            scores = [_overlap(mine, content_words(text)) for text in texts]
+            scores = [word_overlap(mine, content_words(text)) for text in texts]
             min_similarity = min(min_similarity, 0.6)
         best = max(range(len(texts)), key=scores.__getitem__)
         if scores[best] >= min_similarity and normalize(texts[best]) != "":
             return texts[best], scores[best]
         return None
-
-
-def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def evaluate(

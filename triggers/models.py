@@ -4,6 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from triggers.conditions import KINDS, validate_conditions
+from triggers.conditions.bot import SIGNALS
+from triggers.conditions.comparison import OPERATORS
+from triggers.conditions.context import FIELDS
 
 CONDITIONS_HELP = (
     'A JSON list of conditions; each is an object with a "kind": '
@@ -21,10 +24,9 @@ CONDITIONS_HELP = (
     '{"kind": "intent", "category": "complaint"} or {"kind": "intent", "examples": ["..."], "min_similarity": 0.62} · '
     '{"kind": "customer", "attribute": "plan", "op": "in", "value": ["pro", "enterprise"]} · '
     '{"kind": "bot", "signal": "consecutive_low_confidence", "count": 2, "below": 0.45} '
-    "(signals: low_confidence, consecutive_low_confidence, rephrasing, repeating, negative_feedback) · "
+    f"(signals: {', '.join(SIGNALS)}) · "
     '{"kind": "context", "field": "business_hours", "value": "closed"} '
-    "(fields: business_hours, channel, status, visitor_messages, messages, waiting_seconds, "
-    "conversation_age_seconds, tags). Operators: =, !=, >, >=, <, <=, in, not_in, contains, exists, not_exists."
+    f"(fields: {', '.join(FIELDS)}). Operators: {', '.join(OPERATORS)}."
 )
 
 

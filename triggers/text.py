@@ -37,6 +37,25 @@ def tokens(normalized: str) -> list[str]:
     return _TOKEN.findall(normalized)
 
 
+_STOPWORDS = frozenset(
+    {
+        *("a", "an", "the", "i", "me", "my", "you", "your", "it", "is", "are", "to", "of", "and", "or", "for"),
+        *("in", "on", "at", "with", "do", "does", "can", "could", "how", "what", "why", "please", "pls", "hi"),
+        *("hello", "hey", "this", "that", "was", "be"),
+    }
+)
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The words of a text that carry its meaning (without "the", "please", "how", ...)."""
+    return frozenset(word for word in tokens(normalize(text)) if word not in _STOPWORDS)
+
+
+def word_overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """The share of words two texts have in common (Jaccard), 0 when either has none."""
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
 @lru_cache(maxsize=65536)
 def edit_distance(a: str, b: str, limit: int = 2) -> int:
     """Damerau-Levenshtein distance (adjacent swaps count 1), or limit + 1 once it is over limit.

@@ -1,0 +1,95 @@
+"""{"kind": "keywords"}: words, phrases ("refund*" for prefixes) or regular expressions in the message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+
+import regex
+
+from triggers import detectors
+from triggers.conditions.base import Condition, Options
+from triggers.conditions.patterns import (
+    MAX_PATTERN_LENGTH,
+    check_pattern_safety,
+    compile_user_pattern,
+    terms_pattern,
+    typo_search,
+    words_of,
+)
+
+if TYPE_CHECKING:
+    from triggers.engine import Evaluation
+
+# A user pattern gets this long per message before it counts as "no match" (and the timeout is
+# noted in the firing details): one bad pattern cannot stall the inline pipeline.
+REGEX_TIMEOUT_SECONDS = 0.01
+MAX_TERMS = 500
+MAX_PATTERNS = 50
+
+
+@dataclass(slots=True)
+class Keywords(Condition):
+    """Words, phrases ("refund*" for prefixes) or regular expressions; accents and case ignored."""
+
+    terms: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    whole_words: bool = True
+    fuzzy: bool = False
+    _terms_re: re.Pattern[str] | None = field(default=None, init=False, repr=False)
+    _patterns_re: tuple[regex.Pattern, ...] = field(default=(), init=False, repr=False)
+    _vocabulary: detectors.FuzzyVocabulary | None = field(default=None, init=False, repr=False)
+    kind = "keywords"
+
+    def __post_init__(self) -> None:
+        self._terms_re = terms_pattern(self.terms, whole_words=self.whole_words) if self.terms else None
+        self._patterns_re = tuple(compile_user_pattern(p, whole_words=self.whole_words) for p in self.patterns)
+        if self.fuzzy and self.terms:
+            self._vocabulary = detectors.fuzzy_vocabulary(frozenset(words_of(self.terms)))
+
+    @classmethod
+    def parse(cls, o: Options) -> Self:
+        terms = o.strings("terms", limit=MAX_TERMS)
+        patterns = o.strings("patterns", limit=MAX_PATTERNS)
+        if not terms and not patterns:
+            raise o.error("give 'terms' (words or phrases) or 'patterns' (regular expressions)")
+        for pattern in patterns:
+            try:
+                compile_user_pattern(pattern, whole_words=False)
+            except regex.error as error:
+                raise o.error(f"pattern {pattern!r} is not a valid regular expression ({error})") from None
+            if len(pattern) > MAX_PATTERN_LENGTH:
+                raise o.error(f"pattern {pattern!r} is longer than {MAX_PATTERN_LENGTH} characters")
+        return cls(terms=terms, patterns=patterns, whole_words=o.boolean("whole_words"), fuzzy=o.boolean("fuzzy"))
+
+    def problems(self) -> list[str]:
+        """Trial-runs each pattern for catastrophic backtracking (up to a few hundred ms each)."""
+        return [
+            f"pattern {pattern!r} {problem}"
+            for pattern in self.patterns
+            if (problem := check_pattern_safety(pattern)) is not None
+        ]
+
+    def _test(self, ev: Evaluation) -> tuple[bool, dict]:
+        text = ev.message.normalized
+        if self._terms_re is not None and (match := self._terms_re.search(text)):
+            return True, {"kind": self.kind, "matched": match.group(0)}
+        if self._vocabulary is not None and (match := typo_search(self._terms_re, ev, self._vocabulary)):
+            return True, {"kind": self.kind, "matched": match, "typo": True}
+        timed_out = []
+        for source, compiled in zip(self.patterns, self._patterns_re, strict=True):
+            try:
+                match = compiled.search(text, timeout=REGEX_TIMEOUT_SECONDS)
+            except TimeoutError:
+                timed_out.append(source)
+                continue
+            if match:
+                return True, {"kind": self.kind, "pattern": source, "matched": match.group(0)}
+        ev.notes.extend(f"pattern {source!r} timed out" for source in timed_out)
+        return False, {}
+
+    def _describe(self) -> str:
+        shown = [repr(term) for term in self.terms[:5]] + [f"/{p}/" for p in self.patterns[:3]]
+        more = len(self.terms) + len(self.patterns) - len(shown)
+        return "message contains " + " or ".join(shown) + (f" (+{more} more)" if more > 0 else "")
