@@ -103,8 +103,8 @@ def prepare():
     from agents.models import Agent, BusinessHours, Team
     from chat.models import Customer
     from knowledge.demo import load_demo_knowledge_base
+    from knowledge.learning.review import LEARNED_SOURCE_NAME
     from knowledge.models import Article, Source, TrainingSuggestion, WeeklyReviewItem
-    from knowledge.suggestions import LEARNED_SOURCE_NAME
 
     call_command("migrate", verbosity=0)
     TrainingSuggestion.objects.all().delete()
@@ -309,8 +309,9 @@ def main() -> None:
     from django.db.models import Count
     from django.utils import timezone
 
+    from knowledge.learning.nightly import suggestions_generate_nightly
+    from knowledge.learning.weekly import week_start_of, weekly_review_sample
     from knowledge.models import TrainingSuggestion
-    from knowledge.suggestions import suggestions_generate_nightly, week_start_of, weekly_review_sample
 
     started = time.monotonic()
     rng = random.Random(args.seed)

@@ -299,7 +299,7 @@ def handoff_resolve(*, conversation: Conversation, actor=None, reason: str = "Re
             },
         )
         _broadcast(conversation=conversation, handoff=handoff, event=event)
-        from knowledge.suggestions import suggestions_request_generation
+        from knowledge.learning.generation import suggestions_request_generation
 
         suggestions_request_generation(conversation_id=conversation.pk)  # what the bot can learn, in a worker
     if handoff is not None and handoff.agent_id:

@@ -23,8 +23,11 @@ from typing import Any
 from django.utils.html import strip_tags
 
 from knowledge import conf
+from knowledge.prompting import Role, chat_messages, message_text
 from knowledge.retrieval import ArticleHit, article_hit, search
 from knowledge.scoring import probe_confidence, retrieval_confidence
+from nlp.embeddings import embed
+from nlp.llm import get_chat_model
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +92,9 @@ class Decision:
 
 def answer_decide(*, question: str) -> Decision:
     """Which article answers `question`, how sure we are, and whether that is sure enough."""
-    from knowledge.classifier import classifier_current
-    from nlp.embeddings import embed
+    # The classifier needs numpy: loaded by the first answer, so importing this module stays cheap
+    # (tests/knowledge/test_tasks_and_demo.py checks it).
+    from knowledge.classifier import classifier_current  # noqa: PLC0415 - numpy, on first use
 
     started = time.perf_counter()
     threshold = conf.get("ANSWER_THRESHOLD")
@@ -134,17 +138,21 @@ def answer_decide(*, question: str) -> Decision:
     )
 
 
-def _declined(decision, retrieval_ms: float) -> BotAnswer:
-    """Not sure enough to answer: say so and offer a person (never guess)."""
+def _reply(decision: Decision, retrieval_ms: float, *, text: str, sources: list[AnswerSource], mode: str) -> BotAnswer:
     return BotAnswer(
-        text=DECLINE_TEXT,
+        text=text,
         confidence=decision.confidence,
-        sources=[],
-        declined=True,
+        sources=sources,
+        declined=mode == "declined",
         retrieval_ms=retrieval_ms,
-        mode="declined",
+        mode=mode,
         decided_by=decision.decided_by,
     )
+
+
+def _declined(decision: Decision, retrieval_ms: float) -> BotAnswer:
+    """Not sure enough to answer: say so and offer a person (never guess)."""
+    return _reply(decision, retrieval_ms, text=DECLINE_TEXT, sources=[], mode="declined")
 
 
 def answer_question(
@@ -168,8 +176,6 @@ def answer_question(
         return _declined(decision, retrieval_ms)
 
     if chat_model is None:
-        from nlp.llm import get_chat_model
-
         chat_model = get_chat_model()
     if chat_model is not None:
         try:
@@ -183,14 +189,8 @@ def answer_question(
     text = _extractive_text(decision.hit)
     if on_token is not None:
         on_token(text)
-    return BotAnswer(
-        text=text,
-        confidence=decision.confidence,
-        sources=[_source(decision.hit, decision.confidence)],
-        declined=False,
-        retrieval_ms=retrieval_ms,
-        mode="extractive",
-        decided_by=decision.decided_by,
+    return _reply(
+        decision, retrieval_ms, text=text, sources=[_source(decision.hit, decision.confidence)], mode="extractive"
     )
 
 
@@ -203,8 +203,6 @@ def _llm_answer(
     retrieval_ms: float,
 ) -> BotAnswer | None:
     """A grounded, cited answer from the chat model; None if the model itself says it is not sure."""
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-
     passages: list[tuple[ArticleHit, str]] = [(decision.hit, text) for _i, text, _s in decision.hit.best_passages(2)]
     # A close runner-up article may hold the other half of the answer.
     if decision.others and decision.others[0].score >= decision.hit.score - 0.05:
@@ -213,17 +211,17 @@ def _llm_answer(
         return None
     context = "\n\n".join(f"[{n}] {hit.title}\n{text}" for n, (hit, text) in enumerate(passages, start=1))
 
-    messages: list[Any] = [SystemMessage(content=f"{SYSTEM_PROMPT}\n\nPassages:\n{context}")]
+    turns: list[tuple[Role, str]] = [("system", f"{SYSTEM_PROMPT}\n\nPassages:\n{context}")]
     for turn in history[-6:]:
         text = str(turn.get("text", ""))
         if text:
-            messages.append(HumanMessage(content=text) if turn.get("sender") == "visitor" else AIMessage(content=text))
-    messages.append(HumanMessage(content=question))
+            turns.append(("human" if turn.get("sender") == "visitor" else "ai", text))
+    turns.append(("human", question))
 
     pieces: list[str] = []
     emitted = 0
-    for chunk in chat_model.stream(messages):
-        piece = chunk.content if isinstance(chunk.content, str) else "".join(map(str, chunk.content))
+    for chunk in chat_model.stream(chat_messages(turns)):
+        piece = message_text(chunk)
         if not piece:
             continue
         pieces.append(piece)
@@ -245,15 +243,7 @@ def _llm_answer(
         if all(s.article_id != hit.article_id for s in sources):
             score = decision.confidence if hit is decision.hit else hit.score
             sources.append(_source(hit, score))
-    return BotAnswer(
-        text=text,
-        confidence=decision.confidence,
-        sources=sources,
-        declined=False,
-        retrieval_ms=retrieval_ms,
-        mode="llm",
-        decided_by=decision.decided_by,
-    )
+    return _reply(decision, retrieval_ms, text=text, sources=sources, mode="llm")
 
 
 def _extractive_text(hit: ArticleHit) -> str:

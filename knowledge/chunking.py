@@ -7,7 +7,7 @@ from knowledge import conf
 
 def split_text(*, text: str, markdown: bool = False) -> list[str]:
     """Passages of about CHUNK_SIZE characters, cut at paragraph, then sentence, then word breaks."""
-    from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
+    from langchain_text_splitters import Language, RecursiveCharacterTextSplitter  # noqa: PLC0415 - LangChain, on first use
 
     text = text.strip()
     if not text:

@@ -3,6 +3,8 @@
 A probe is only used for the exact knowledge base it was trained on, identified by
 `knowledge_fingerprint()`; after any change the bot falls back to hybrid retrieval alone until the
 `train_classifier` task (queued on commit by every change) has caught up.
+
+This module loads numpy (through the probe); knowledge.answers imports it on the first answer.
 """
 
 from __future__ import annotations
@@ -11,15 +13,13 @@ import hashlib
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
 
+import numpy as np
 from django.db.models import Count, Max, Q
 
 from knowledge import conf
 from knowledge.models import Article, ArticleClassifier, ExampleQuestion
-
-if TYPE_CHECKING:
-    from knowledge.probe import LinearProbe
+from knowledge.probe import LinearProbe, fit_probe
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +39,6 @@ def knowledge_fingerprint() -> str:
 
 def classifier_train(*, force: bool = False) -> ArticleClassifier | None:
     """Train a probe for the current knowledge base unless one exists; None when a probe can't apply."""
-    import numpy as np
-
-    from knowledge.probe import fit_probe
-
     # Taken before reading the data: if the data changes meanwhile, this probe is born stale and
     # is ignored, and the change's own training request replaces it.
     fingerprint = knowledge_fingerprint()
@@ -83,8 +79,6 @@ def classifier_train(*, force: bool = False) -> ArticleClassifier | None:
 
 def classifier_current() -> LinearProbe | None:
     """The probe for the knowledge base as it is now, or None (none trained yet, or stale)."""
-    from knowledge.probe import LinearProbe
-
     classifier_id = (
         ArticleClassifier.objects.filter(fingerprint=knowledge_fingerprint()).values_list("id", flat=True).first()
     )

@@ -1,5 +1,8 @@
 """Tunable constants of the knowledge base, each overridable by a HANDOFF_<NAME> Django setting.
 
+The answer threshold is an environment setting of config/settings.py (HANDOFF_ANSWER_THRESHOLD) and
+is read from there; the rest have their defaults here.
+
 The calibration coefficients come from bench/knowledge_calibrate.py (fitted on CLINC150's train
 split by 5-fold cross-validation plus oos_train, never on val); re-run it after changing retrieval
 or the probe. The threshold was then chosen on CLINC150 val (see bench/knowledge_results.md for the numbers,
@@ -13,9 +16,10 @@ from typing import Any
 
 from django.conf import settings
 
+# Defined, with their defaults, in config/settings.py.
+IN_SETTINGS = frozenset({"ANSWER_THRESHOLD"})
+
 DEFAULTS: dict[str, Any] = {
-    # Calibrated probability that the chosen article answers the question; below it the bot declines.
-    "ANSWER_THRESHOLD": 0.1,
     # confidence = sigmoid(a * logit(p_top) + b * best cosine to the article's example questions + c)
     "PROBE_CALIBRATION": (1.1301, 6.8628, -3.9595),
     # confidence = sigmoid(a * hybrid score + b * margin over the next article + c), when no probe applies
@@ -34,15 +38,38 @@ DEFAULTS: dict[str, Any] = {
     "CRAWL_USER_AGENT": "HandoffBot/1.0 (+support knowledge base crawler)",
     # Articles a probe may cover; above it the bot uses hybrid retrieval alone (weights grow with it).
     "PROBE_MAX_ARTICLES": 2000,
+    # --- Learning from conversations (knowledge.learning). Cosine similarities are of all-MiniLM-L6-v2
+    # vectors: paraphrases of one question score 0.6-0.8, different questions of the same shop up to ~0.6
+    # ("reset my password" / "delete my account" is 0.58).
+    # An answer with a calibrated confidence below this was a guess, even when above the threshold.
+    "SUGGEST_LOW_CONFIDENCE": 0.5,
+    # Hybrid retrieval score of an agent's answer against an article above which it *is* that article.
+    "SUGGEST_ANSWER_MATCH_SCORE": 0.7,
+    # A new question this close to a pending suggestion's question is the same suggestion.
+    "SUGGEST_DEDUPE_SIMILARITY": 0.72,
+    # ... or at least this close when the two answers are this close too (the same answer, reworded).
+    "SUGGEST_DEDUPE_LOOSE_SIMILARITY": 0.55,
+    "SUGGEST_DEDUPE_ANSWER_SIMILARITY": 0.8,
+    # Example questions are all paraphrases of one article; only near-identical ones are merged.
+    "SUGGEST_EXAMPLE_DEDUPE_SIMILARITY": 0.9,
+    # A question joins a content-gap cluster when this close to the cluster's centroid.
+    "SUGGEST_GAP_SIMILARITY": 0.6,
+    "SUGGEST_GAP_MIN_CONVERSATIONS": 3,
+    # CSAT at or below this is negative: the agent's answer is not a lesson worth keeping.
+    "SUGGEST_NEGATIVE_CSAT": 2,
+    # Nightly generation looks this far back (idempotent, so overlapping runs are harmless).
+    "SUGGEST_NIGHTLY_LOOKBACK_DAYS": 7,
 }
 
 
 def get(name: str) -> Any:
+    if name in IN_SETTINGS:
+        return getattr(settings, f"HANDOFF_{name}")
     return getattr(settings, f"HANDOFF_{name}", DEFAULTS[name])
 
 
 def __getattr__(name: str) -> Any:
     # `knowledge.conf.ANSWER_THRESHOLD` reads the setting at access time.
-    if name in DEFAULTS:
+    if name in DEFAULTS or name in IN_SETTINGS:
         return get(name)
     raise AttributeError(name)

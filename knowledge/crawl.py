@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
+import httpx
+import lxml.etree
+import lxml.html
+
 from knowledge import conf
+from knowledge.documents import html_to_document
 from knowledge.models import Source
 from knowledge.services import IngestResult, KnowledgeError, article_upsert, source_progress
 
@@ -57,8 +62,6 @@ def crawl_site(
     on_page: Callable[[int], None] | None = None,
 ) -> CrawlReport:
     """Fetch up to `page_limit` HTML pages reachable from `start_url` on its host."""
-    import httpx
-
     start_url = normalise_url(start_url)
     start = urlsplit(start_url)
     if start.scheme not in ("http", "https") or not start.netloc:
@@ -102,8 +105,6 @@ def crawl_site(
 
 def _robots(client, robots_url: str) -> RobotFileParser | None:
     """The site's robots.txt rules; None when there is none (everything allowed)."""
-    import httpx
-
     parser = RobotFileParser(robots_url)
     try:
         response = client.get(robots_url)
@@ -119,10 +120,6 @@ def _robots(client, robots_url: str) -> RobotFileParser | None:
 
 
 def _fetch(client, url: str, host: str, report: CrawlReport) -> tuple[Page | None, list[str]]:
-    import httpx
-
-    from knowledge.documents import html_to_document
-
     try:
         response = client.get(url)
     except httpx.HTTPError as error:
@@ -146,8 +143,6 @@ def _fetch(client, url: str, host: str, report: CrawlReport) -> tuple[Page | Non
 
 
 def _same_host_links(html: str, base_url: str, host: str) -> list[str]:
-    import lxml.html
-
     try:
         tree = lxml.html.fromstring(html)
     except (ValueError, lxml.etree.ParserError):

@@ -5,7 +5,9 @@ Each article's url is /help/<slug>, where the demo site serves a page of the sam
 
 from __future__ import annotations
 
+from knowledge.classifier import classifier_train
 from knowledge.models import Source
+from knowledge.services import article_upsert, articles_embed
 
 DEMO_SOURCE_NAME = "Northwind Outfitters help centre"
 
@@ -213,9 +215,6 @@ ARTICLES: list[tuple[str, str, list[str], str, list[str]]] = [
 
 def load_demo_knowledge_base() -> int:
     """Create or update the demo articles and embed them now; returns the number of demo articles. Idempotent."""
-    from knowledge.classifier import classifier_train
-    from knowledge.services import article_upsert, articles_embed
-
     source, _ = Source.objects.get_or_create(name=DEMO_SOURCE_NAME, defaults={"kind": Source.Kind.MANUAL})
     articles = []
     for slug, title, tags, body, questions in ARTICLES:

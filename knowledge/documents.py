@@ -1,7 +1,7 @@
 """Uploaded files (Markdown, HTML, PDF, plain text) to one article each.
 
 trafilatura extracts an HTML page's main text (dropping navigation and footers) and pypdf a PDF's
-text layer; both are imported on first use.
+text layer. Only ingestion (a worker's task) imports this module, so the web process never loads them.
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
+
+import trafilatura
+from pypdf import PdfReader
 
 from knowledge.models import Source
 from knowledge.services import IngestResult, KnowledgeError, article_upsert
@@ -50,8 +53,6 @@ def document_from_bytes(*, name: str, data: bytes) -> Document:
 
 def html_to_document(*, html: str, url: str | None, fallback_title: str = "") -> Document:
     """The main content of an HTML page as Markdown, with the page's headline as title."""
-    import trafilatura
-
     # favor_precision: on short help pages the default's fallback keeps menus ("Home, Cart") as text.
     extracted = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, favor_precision=True
@@ -70,8 +71,6 @@ def html_to_document(*, html: str, url: str | None, fallback_title: str = "") ->
 
 
 def _pdf_to_document(data: bytes, fallback_title: str) -> Document:
-    from pypdf import PdfReader
-
     reader = PdfReader(io.BytesIO(data))
     pages = [(page.extract_text() or "").strip() for page in reader.pages]
     metadata_title = (reader.metadata.title if reader.metadata else None) or ""

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from knowledge.answers import answer_decide
+from knowledge.models import Article
+
 
 class EvaluationFileError(ValueError):
     pass
@@ -46,9 +49,6 @@ class AnswersEvaluation:
 def evaluate_answers(
     rows: list[tuple[str, str]], *, progress: Callable[[int, int], None] | None = None
 ) -> AnswersEvaluation:
-    from knowledge.answers import answer_decide
-    from knowledge.models import Article
-
     names: dict[int, set[str]] = {}
     for pk, title, key in Article.objects.values_list("pk", "title", "external_key"):
         names[pk] = {title.strip().lower(), key.strip().lower()} - {""}

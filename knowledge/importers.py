@@ -106,6 +106,15 @@ def faq_import(*, source: Source, entries: list[FaqEntry]) -> IngestResult:
     return result
 
 
+def faq_ingest(*, source: Source) -> IngestResult:
+    """The source's uploaded FAQ file (CSV or JSON, the default columns) becomes its articles."""
+    if not source.file:
+        raise KnowledgeError(f"{source} has no file to import; upload a CSV or JSON file first")
+    with source.file.open("rb") as handle:
+        entries = faq_entries_from_file(name=source.file.name, data=handle.read())
+    return faq_import(source=source, entries=entries)
+
+
 def _csv_rows(text: str, columns: Columns, *, delimiter: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = set(reader.fieldnames or [])

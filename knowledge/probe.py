@@ -17,10 +17,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -82,8 +80,6 @@ class LinearProbe:
         return _softmax(_logits(vectors, sparse, self.dense_weights, self.sparse_weights, self.bias))
 
     def to_bytes(self) -> bytes:
-        import numpy as np
-
         buffer = io.BytesIO()
         np.savez(
             buffer,
@@ -99,8 +95,6 @@ class LinearProbe:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LinearProbe:
-        import numpy as np
-
         # allow_pickle only for the vocabulary's object array; the bytes come from our own database.
         arrays = np.load(io.BytesIO(data), allow_pickle=True)
         return cls(
@@ -122,8 +116,6 @@ def fit_probe(
     params: TrainingParams | None = None,
 ) -> LinearProbe:
     """Train a softmax regression from (embedding, text) to label with mini-batch Adam."""
-    import numpy as np
-
     params = params or TrainingParams()
     classes, targets = np.unique(np.asarray(labels, dtype=np.int64), return_inverse=True)
     n, dims = vectors.shape
@@ -211,8 +203,6 @@ def _featurise(
     *,
     term_sets: list[set[str]] | None = None,
 ) -> _Sparse:
-    import numpy as np
-
     term_sets = term_sets if term_sets is not None else [lexical_terms(text) for text in texts]
     indptr = [0]
     columns: list[int] = []
@@ -234,8 +224,6 @@ def _featurise(
 def _logits(
     vectors: np.ndarray, sparse: _Sparse, dense_weights: np.ndarray, sparse_weights: np.ndarray, bias: np.ndarray
 ) -> np.ndarray:
-    import numpy as np
-
     logits = vectors @ dense_weights + bias
     starts, ends = sparse.indptr[:-1], sparse.indptr[1:]
     nonempty = ends > starts
@@ -247,8 +235,6 @@ def _logits(
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
-    import numpy as np
-
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import operator
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -23,6 +22,7 @@ from pgvector.django import CosineDistance
 
 from knowledge import conf
 from knowledge.models import Article, Chunk, ExampleQuestion
+from nlp.embeddings import embed_one
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # pgvector's HNSW search returns at most ef_search rows (default 40); ask for a little more than we fetch.
@@ -65,8 +65,6 @@ class ArticleHit:
 
 def retrieve(*, query: str, limit: int = 5) -> list[RetrievedPassage]:
     """The best passage of each of the `limit` best-matching published articles, best first."""
-    from nlp.embeddings import embed_one
-
     if not query.strip():
         return []
     hits = search(query=query, vector=embed_one(query), limit=limit)
@@ -247,9 +245,3 @@ def _fill_similarities(hits: list[ArticleHit], vector: Sequence[float]) -> None:
                 h.vector_similarity = max(h.vector_similarity, 1.0 - float(distance))
             else:
                 h.question_similarity = max(h.question_similarity, 1.0 - float(distance))
-
-
-def timed_search(*, query: str, vector: Sequence[float], limit: int = 5) -> tuple[list[ArticleHit], float]:
-    started = time.perf_counter()
-    hits = search(query=query, vector=vector, limit=limit)
-    return hits, (time.perf_counter() - started) * 1000

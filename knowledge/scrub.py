@@ -1,6 +1,6 @@
 """Turning a chat message into text fit for the knowledge base: no personal data, no pleasantries.
 
-Pure functions over strings (no Django, no I/O), used by knowledge.suggestions on agents' answers
+Pure functions over strings (no Django, no I/O), used by knowledge.learning on agents' answers
 and visitors' questions before they are shown to a reviewer or become an article.
 
 Personal data is replaced by a bracketed placeholder ("[email]", "[order number]"), so a reviewer

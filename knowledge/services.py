@@ -1,4 +1,5 @@
-"""Writes to the knowledge base: upserting articles, embedding them, running a source's ingestion.
+"""Writes to the knowledge base: upserting articles, embedding them, queueing a source's ingestion
+(knowledge.ingestion runs it, in a worker).
 
 Embedding is batch-oriented (one `embed()` call for many articles, bulk writes), because an FAQ
 import of 15,000 example questions must not take 15,000 round trips.
@@ -7,16 +8,19 @@ import of 15,000 example questions must not take 15,000 round trips.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from knowledge.models import Article, Chunk, ExampleQuestion, Source
-
-logger = logging.getLogger(__name__)
+from knowledge.chunking import split_text
+from knowledge.models import Article, ArticleClassifier, Chunk, ExampleQuestion, Source
+from knowledge.tasks import embed_article as embed_article_task
+from knowledge.tasks import ingest_source as ingest_source_task
+from knowledge.tasks import reembed_source as reembed_source_task
+from knowledge.tasks import train_classifier as train_classifier_task
+from nlp.embeddings import embed
 
 # Texts embedded per embed() call during a bulk embedding; progress is saved after each.
 EMBED_BATCH = 2048
@@ -114,9 +118,6 @@ def articles_embed(*, articles: Sequence[Article], force: bool = False, progress
     `force` re-embeds unchanged articles too (after a model change). Progress is written to
     `progress_source` as articles done / total.
     """
-    from knowledge.chunking import split_text
-    from nlp.embeddings import embed
-
     pending: list[tuple[Article, list[str], list[ExampleQuestion], str]] = []
     for article in articles:
         questions = list(article.example_questions.all())
@@ -138,20 +139,20 @@ def articles_embed(*, articles: Sequence[Article], force: bool = False, progress
         batch.append(item)
         batch_texts += len(item[1]) + len(item[2])
         if batch_texts >= EMBED_BATCH:
-            _embed_batch(batch, embed)
+            _embed_batch(batch)
             done += len(batch)
             batch, batch_texts = [], 0
             if progress_source is not None:
                 source_progress(source=progress_source, done=done, total=len(pending))
     if batch:
-        _embed_batch(batch, embed)
+        _embed_batch(batch)
         done += len(batch)
         if progress_source is not None:
             source_progress(source=progress_source, done=done, total=len(pending))
     return done
 
 
-def _embed_batch(batch, embed) -> None:
+def _embed_batch(batch) -> None:
     texts: list[str] = []
     for article, chunks, questions, _hash in batch:
         # The title travels with every chunk: passages like "Within 30 days." mean little alone.
@@ -218,11 +219,17 @@ def article_request_embedding(*, article: Article) -> bool:
     """Queue (re)embedding after the current transaction commits, if the article's content changed."""
     if not article_needs_embedding(article=article):
         return False
-    from knowledge import tasks
-
     article_id = article.pk
-    transaction.on_commit(lambda: tasks.embed_article.delay(article_id))
+    transaction.on_commit(lambda: embed_article_task.delay(article_id))
     return True
+
+
+def articles_request_reembedding(*, article_ids: Sequence[int]) -> None:
+    """Re-embed these articles (changed or not) once the current transaction commits."""
+    ids = list(article_ids)
+    transaction.on_commit(lambda: [embed_article_task.delay(article_id) for article_id in ids])
+    # An article never embedded is embedded whatever its hash says.
+    Article.objects.filter(pk__in=ids).update(embedded_at=None)
 
 
 def articles_set_published(*, article_ids: Sequence[int], published: bool) -> int:
@@ -238,15 +245,11 @@ def articles_set_published(*, article_ids: Sequence[int], published: bool) -> in
 
 
 def classifier_request_training() -> None:
-    from knowledge import tasks
-
-    transaction.on_commit(lambda: tasks.train_classifier.delay())
+    transaction.on_commit(lambda: train_classifier_task.delay())
 
 
 def knowledge_base_clear() -> None:
     """Delete every source and article (with their chunks, example questions and classifiers)."""
-    from knowledge.models import ArticleClassifier
-
     with transaction.atomic():
         Article.objects.all().delete()
         Source.objects.all().delete()
@@ -258,16 +261,12 @@ def knowledge_base_clear() -> None:
 
 def source_request_ingestion(*, source: Source) -> None:
     """Mark `source` queued and start its ingestion once this transaction commits."""
-    from knowledge import tasks
-
-    _source_queue(source=source, task=tasks.ingest_source)
+    _source_queue(source=source, task=ingest_source_task)
 
 
 def source_request_reembedding(*, source: Source) -> None:
     """Mark `source` queued and re-embed its articles once this transaction commits."""
-    from knowledge import tasks
-
-    _source_queue(source=source, task=tasks.reembed_source)
+    _source_queue(source=source, task=reembed_source_task)
 
 
 def _source_queue(*, source: Source, task) -> None:
@@ -276,68 +275,3 @@ def _source_queue(*, source: Source, task) -> None:
     Source.objects.filter(pk=source.pk).update(status=Source.Status.QUEUED, last_error="", updated_at=timezone.now())
     source_id = source.pk
     transaction.on_commit(lambda: task.delay(source_id))
-
-
-def source_ingest(*, source_id: int) -> IngestResult:
-    """Fetch or read the source, upsert its articles, embed the changed ones; status and progress in admin."""
-    source = _source_start(source_id)
-    try:
-        if source.kind == Source.Kind.FAQ:
-            from knowledge.importers import faq_entries_from_file, faq_import
-
-            if not source.file:
-                raise KnowledgeError(f"{source} has no file to import; upload a CSV or JSON file first")
-            with source.file.open("rb") as handle:
-                entries = faq_entries_from_file(name=source.file.name, data=handle.read())
-            result = faq_import(source=source, entries=entries)
-        elif source.kind == Source.Kind.FILE:
-            from knowledge.documents import file_ingest
-
-            result = file_ingest(source=source)
-        elif source.kind == Source.Kind.URL:
-            from knowledge.crawl import site_ingest
-
-            result = site_ingest(source=source)
-        else:
-            result = IngestResult(unchanged=source.articles.count())
-        articles_embed(articles=list(source.articles.select_related("source")), progress_source=source)
-    except Exception as error:
-        _source_fail(source, error)
-        raise
-    _source_done(source)
-    classifier_request_training()
-    logger.info("Ingested %s: %s", source, result)
-    return result
-
-
-def source_reembed(*, source_id: int) -> int:
-    source = _source_start(source_id)
-    try:
-        count = articles_embed(
-            articles=list(source.articles.select_related("source")), force=True, progress_source=source
-        )
-    except Exception as error:
-        _source_fail(source, error)
-        raise
-    _source_done(source)
-    classifier_request_training()
-    return count
-
-
-def _source_start(source_id: int) -> Source:
-    source = Source.objects.get(pk=source_id)
-    source.status = Source.Status.RUNNING
-    source.last_error = ""
-    source.progress_done = source.progress_total = 0
-    source.save(update_fields=["status", "last_error", "progress_done", "progress_total", "updated_at"])
-    return source
-
-
-def _source_fail(source: Source, error: Exception) -> None:
-    Source.objects.filter(pk=source.pk).update(
-        status=Source.Status.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000], updated_at=timezone.now()
-    )
-
-
-def _source_done(source: Source) -> None:
-    Source.objects.filter(pk=source.pk).update(status=Source.Status.DONE, updated_at=timezone.now())

@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from knowledge.crawl import crawl_site
+from knowledge.ingestion import source_ingest
 from knowledge.models import Article, Source
-from knowledge.services import source_ingest
 
 PARAGRAPH = "<p>{} This paragraph has enough words to count as the main text of a help centre page.</p>"
 

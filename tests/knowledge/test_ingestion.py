@@ -7,8 +7,9 @@ from django.core.files.base import ContentFile
 from knowledge.chunking import split_text
 from knowledge.documents import document_from_bytes
 from knowledge.importers import Columns, faq_entries_from_file, faq_import
+from knowledge.ingestion import source_ingest
 from knowledge.models import Article, Chunk, ExampleQuestion, Source
-from knowledge.services import KnowledgeError, articles_embed, source_ingest
+from knowledge.services import KnowledgeError, articles_embed
 
 FAQ_CSV = b"""article,question,answer
 Returns,How do I return an item?,Return unused items within 30 days for a full refund.

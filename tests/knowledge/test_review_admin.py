@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chat.models import Message
+from knowledge.learning.weekly import week_start_of
 from knowledge.models import Article, SuggestionEvent, SuggestionEvidence, TrainingSuggestion, WeeklyReviewItem
-from knowledge.suggestions import week_start_of
 from tests.factories import ConversationFactory, MessageFactory
 
 Kind = TrainingSuggestion.Kind

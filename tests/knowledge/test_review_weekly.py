@@ -7,9 +7,10 @@ from django.utils import timezone
 
 from chat.models import Conversation, Message
 from handoff.models import Handoff, SatisfactionRating
+from knowledge.learning.review import SuggestionError
+from knowledge.learning.selectors import weekly_review_progress
+from knowledge.learning.weekly import week_start_of, weekly_review_mark, weekly_review_sample
 from knowledge.models import WeeklyReviewItem
-from knowledge.suggestion_selectors import weekly_review_progress
-from knowledge.suggestions import SuggestionError, week_start_of, weekly_review_mark, weekly_review_sample
 from tests.factories import ConversationFactory, MessageFactory
 
 Stratum = WeeklyReviewItem.Stratum

@@ -17,17 +17,17 @@ from handoff.models import Handoff
 from handoff.services import conversation_reopen, handoff_assign, handoff_request, handoff_resolve, rating_submit
 from knowledge.answers import answer_decide
 from knowledge.classifier import classifier_current, classifier_train
-from knowledge.models import Article, ExampleQuestion, SuggestionEvent, SuggestionEvidence, TrainingSuggestion
-from knowledge.services import article_embed
-from knowledge.suggestions import (
+from knowledge.learning.generation import suggestions_generate_for_conversation
+from knowledge.learning.nightly import suggestions_generate_nightly
+from knowledge.learning.review import (
     SuggestionError,
     suggestion_approve,
     suggestion_edit,
     suggestion_reject,
     suggestion_revert,
-    suggestions_generate_for_conversation,
-    suggestions_generate_nightly,
 )
+from knowledge.models import Article, ExampleQuestion, SuggestionEvent, SuggestionEvidence, TrainingSuggestion
+from knowledge.services import article_embed
 from tests.factories import ConversationFactory
 
 Kind = TrainingSuggestion.Kind
@@ -519,7 +519,8 @@ def test_a_draft_edit_is_recorded_and_a_decided_suggestion_cannot_be_edited(kb, 
 def test_importing_the_suggestion_services_loads_no_heavy_library():
     code = (
         "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings_test'); "
-        "django.setup(); import knowledge.suggestions, knowledge.suggestion_selectors, handoff.services; "
+        "django.setup(); import knowledge.learning.generation, knowledge.learning.review, knowledge.learning.weekly, "
+        "knowledge.learning.selectors, handoff.services; "
         "heavy = {'onnxruntime', 'langchain_core', 'numpy'}; "
         "loaded = heavy & set(sys.modules); assert not loaded, loaded"
     )

@@ -14,7 +14,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from knowledge.classifier import classifier_train
+from knowledge.importers import Columns, faq_entries_from_file, faq_import
 from knowledge.models import Source
+from knowledge.services import KnowledgeError, articles_embed, knowledge_base_clear
 
 
 class Command(BaseCommand):
@@ -29,10 +32,6 @@ class Command(BaseCommand):
         parser.add_argument("--source-name", help="the Source to import into (default: the file name)")
 
     def handle(self, *args, file: Path, replace: bool, source_name: str | None, **options):
-        from knowledge.classifier import classifier_train
-        from knowledge.importers import Columns, faq_entries_from_file, faq_import
-        from knowledge.services import KnowledgeError, articles_embed, knowledge_base_clear
-
         if not file.is_file():
             raise CommandError(f"{file} does not exist")
         columns = Columns(

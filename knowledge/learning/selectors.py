@@ -1,11 +1,11 @@
-"""Reads for the review screens: the suggestion queue, evidence transcripts, the weekly review's progress."""
+"""Reads for the review screens: evidence transcripts, the weekly review's weeks and progress."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q
 
 from chat.models import Conversation, Message
 from knowledge.models import SuggestionEvidence, TrainingSuggestion, WeeklyReviewItem
@@ -13,13 +13,6 @@ from knowledge.models import SuggestionEvidence, TrainingSuggestion, WeeklyRevie
 # The reviewer reads a few conversations, not all forty behind a popular suggestion.
 TRANSCRIPTS_SHOWN = 3
 MESSAGES_PER_TRANSCRIPT = 40
-
-
-def suggestion_review_queue() -> QuerySet[TrainingSuggestion]:
-    """Pending suggestions, those that would have answered the most conversations first."""
-    return TrainingSuggestion.objects.filter(status=TrainingSuggestion.Status.PENDING).order_by(
-        "-impact", "-confidence", "created_at"
-    )
 
 
 @dataclass
@@ -86,8 +79,6 @@ class WeeklyProgress:
 
 
 def weekly_review_progress(*, week_start: date) -> WeeklyProgress:
-    from django.db.models import Count, Q
-
     counts = WeeklyReviewItem.objects.filter(week_start=week_start).aggregate(
         total=Count("id"),
         reviewed=Count("id", filter=~Q(verdict="")),
