@@ -6,6 +6,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -14,6 +15,7 @@ from django.utils.html import format_html
 
 from chat.models import Conversation, Customer
 from triggers.models import TriggerFiring, TriggerRule
+from triggers.rule_testing import triggers_test_message
 
 
 class PrettyJSONField(forms.JSONField):
@@ -94,11 +96,7 @@ class TriggerRuleAdmin(admin.ModelAdmin):
 
     def test_view(self, request, rule_id: int | None = None):
         """Paste a message, pick a customer, see which rules fire and why (nothing is stored)."""
-        from triggers.services import triggers_test_message
-
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         rule = get_object_or_404(TriggerRule, pk=rule_id) if rule_id is not None else None
         form = RuleTestForm(request.POST or None)

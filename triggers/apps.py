@@ -6,4 +6,5 @@ class TriggersConfig(AppConfig):
     verbose_name = "Handoff triggers"
 
     def ready(self) -> None:
-        from triggers import signals  # noqa: F401 - connects the receivers
+        # Django connects receivers in ready(): their module imports models, which need the app registry.
+        from triggers import signals  # noqa: F401, PLC0415 - connects the receivers

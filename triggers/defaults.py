@@ -8,6 +8,8 @@ queue (handoff.services picks it).
 
 from __future__ import annotations
 
+from triggers.engine import RuleSpec
+
 DEFAULT_RULES: list[dict] = [
     {
         "name": "VIP customer needs a person",
@@ -112,10 +114,8 @@ DEFAULT_RULES: list[dict] = [
 ]
 
 
-def default_rule_specs():
+def default_rule_specs() -> list[RuleSpec]:
     """The default rules as engine specs (ids 1..n), for evaluations and tests without a database."""
-    from triggers.engine import RuleSpec
-
     return [
         RuleSpec(
             id=number,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from triggers import detectors, phrases
 from triggers.conditions import Condition, Intent, RuleError, evaluate_all, parse_conditions
 from triggers.text import content_words, normalize, tokens, word_overlap
+from triggers.vectors import numpy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -260,8 +261,7 @@ def compile_rules(
         others = tuple(index for name, index in contrast.items() if index is not None and name not in overlaps)
         topics[topic] = _Topic(block=block, contrast_blocks=others)
 
-    import numpy as np
-
+    np = numpy()
     texts = [text for block in blocks for text in block]
     matrix = np.asarray(embed(texts), dtype=np.float32)
     starts = np.cumsum([0] + [len(block) for block in blocks[:-1]])
@@ -320,8 +320,7 @@ class Evaluation:
         ruleset = self.ruleset
         if ruleset.examples is None or self.message.vector is None:
             return None
-        import numpy as np
-
+        np = numpy()
         similarities = ruleset.examples @ np.asarray(self.message.vector, dtype=np.float32)
         return np.maximum.reduceat(similarities, ruleset.block_starts).tolist()
 
@@ -346,8 +345,7 @@ class Evaluation:
             return None  # "yes", "ok", "thanks" repeated are not a question asked twice
         vectors = conversation.previous_visitor_vectors
         if vectors is not None and self.message.vector is not None and len(vectors) >= len(texts):
-            import numpy as np
-
+            np = numpy()
             recent = np.asarray(vectors, dtype=np.float32)[-len(texts) :]
             scores = (recent @ np.asarray(self.message.vector, dtype=np.float32)).tolist()
         else:

@@ -16,6 +16,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from nlp.embeddings import embed
+from triggers.defaults import default_rule_specs
+from triggers.engine import MessageContext, compile_rules, evaluate
+from triggers.sentiment import score_texts
+
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 _LABEL_ALIASES = {
     "negative": "negative",
@@ -88,8 +93,6 @@ def read_sentiment_csv(path: str | Path) -> list[tuple[str, str]]:
 
 def evaluate_sentiment(rows: Iterable[tuple[str, str]], *, batch_size: int = 256) -> dict:
     """The product's scorer (triggers.sentiment) on labelled rows; see classification_report."""
-    from triggers.sentiment import score_texts
-
     rows = list(rows)
     predicted: list[str] = []
     for start in range(0, len(rows), batch_size):
@@ -154,11 +157,6 @@ def evaluate_handoff_engine(rows: Sequence[dict], *, with_sentiment: bool = True
     scorer); with_sentiment also scores it and runs the sentiment phase, as the worker would.
     Conversation-dependent rules (bot stuck, trends, business hours) cannot fire on a lone message.
     """
-    from nlp.embeddings import embed
-    from triggers.defaults import default_rule_specs
-    from triggers.engine import MessageContext, compile_rules, evaluate
-    from triggers.sentiment import score_texts
-
     ruleset = compile_rules(default_rule_specs(), embed=embed)
     decided: list[bool] = []
     fired_by_rule: Counter[str] = Counter()

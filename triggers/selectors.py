@@ -1,14 +1,35 @@
-"""Reads for the triggers app: what fired in a conversation, which messages still need a score."""
+"""Reads for the triggers app: what the rules may look at for a message, the enabled rules, and the
+messages still waiting for a sentiment score."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from agents.hours import team_is_open
+from agents.models import Team
 from chat.models import Conversation, Message
-from triggers.models import TriggerFiring
+from nlp.embeddings import embed
+from triggers.engine import ConversationContext, CustomerContext, MessageContext, RuleSet
+from triggers.models import TriggerRule
+from triggers.vectors import EmbeddingMemo
+
+# How much of the conversation the engine sees: enough for "the last 3 messages", rephrasing and
+# "the bot repeated itself", without reading long conversations on every message.
+HISTORY_WINDOW = 20
+NEGATIVE_FEEDBACK_VALUES = ("negative", "down", "unhelpful")
+
+# Visitor messages embedded lately: "rephrasing" compares each message with the visitor's
+# previous few, which this process has usually just embedded.
+message_vectors = EmbeddingMemo(embed, size=4096)
+
+
+def rules_enabled() -> QuerySet[TriggerRule]:
+    """The rules that run, with the teams their actions name."""
+    return TriggerRule.objects.filter(enabled=True).select_related("team", "notify_team")
 
 
 def messages_unscored(*, older_than: dt.timedelta, newer_than: dt.timedelta, limit: int) -> list[int]:
@@ -26,6 +47,99 @@ def messages_unscored(*, older_than: dt.timedelta, newer_than: dt.timedelta, lim
     )
 
 
-def conversation_trigger_firings(*, conversation: Conversation) -> QuerySet[TriggerFiring]:
-    """Every rule that fired in a conversation, newest first (for the agent's context panel)."""
-    return TriggerFiring.objects.filter(conversation=conversation).select_related("message")
+def teams_open(*, at: dt.datetime) -> tuple[bool | None, dict[str, bool]]:
+    """(is any team open, each team with business hours by slug); None when no team has hours."""
+    teams = Team.objects.filter(business_hours__isnull=False).distinct().prefetch_related("business_hours", "holidays")
+    by_slug = {team.slug: team_is_open(team=team, at=at) for team in teams}
+    return (any(by_slug.values()) if by_slug else None), by_slug
+
+
+def triggers_context_build(
+    *,
+    message: Message,
+    ruleset: RuleSet | None = None,
+    vector: Any = None,
+    now: dt.datetime | None = None,
+) -> tuple[MessageContext, ConversationContext, CustomerContext]:
+    """Read what the rules may look at: the message, the recent conversation, the customer.
+
+    Queries: the conversation with its customer, the counts, the recent messages; the teams'
+    hours only when a rule reads business hours. The embedding model runs only when a rule needs
+    vectors (one batch: this message, plus the visitor's recent ones for "rephrasing").
+    """
+    now = now or timezone.now()
+    conversation = Conversation.objects.select_related("customer").get(pk=message.conversation_id)
+    counts = Message.objects.filter(conversation_id=conversation.pk, seq__lte=message.seq).aggregate(
+        total=Count("id"),
+        visitor=Count("id", filter=Q(sender=Message.Sender.VISITOR)),
+        negative_feedback=Count(
+            "id", filter=Q(sender=Message.Sender.BOT, metadata__feedback__in=NEGATIVE_FEEDBACK_VALUES)
+        ),
+    )
+    history = list(
+        Message.objects.filter(conversation_id=conversation.pk, seq__lt=message.seq)
+        .order_by("-seq")
+        .values("sender", "text", "sentiment", "metadata", "created_at")[:HISTORY_WINDOW]
+    )[::-1]
+    visitor_before = [m for m in history if m["sender"] == Message.Sender.VISITOR]
+    bot_messages = [m for m in history if m["sender"] == Message.Sender.BOT]
+
+    # The visitor has been waiting since their oldest message that nobody has answered yet.
+    waiting_since = message.created_at
+    for earlier in reversed(history):
+        if earlier["sender"] != Message.Sender.VISITOR:
+            break
+        waiting_since = earlier["created_at"]
+
+    business_open, by_team = None, {}
+    if ruleset is not None and ruleset.needs_business_hours:
+        business_open, by_team = teams_open(at=now)
+
+    previous_texts = tuple(m["text"] for m in visitor_before[-5:])
+    previous_vectors = None
+    if ruleset is not None and ruleset.needs_message_vector and vector is None:
+        wanted = [message.text, *(previous_texts if ruleset.needs_previous_vectors else ())]
+        vectors = message_vectors(wanted)
+        vector = vectors[0]
+        if ruleset.needs_previous_vectors:
+            previous_vectors = vectors[1:]
+    elif ruleset is not None and ruleset.needs_previous_vectors and previous_texts:
+        previous_vectors = message_vectors(list(previous_texts))
+
+    metadata = message.metadata or {}
+    message_context = MessageContext(
+        text=message.text,
+        sentiment=message.sentiment,
+        is_explicit_button=bool(metadata.get("handoff_button")),
+        vector=vector,
+    )
+    conversation_context = ConversationContext(
+        status=conversation.status,
+        channel=conversation.channel,
+        visitor_message_count=counts["visitor"],
+        message_count=counts["total"],
+        previous_visitor_sentiments=tuple(m["sentiment"] for m in visitor_before if m["sentiment"] is not None),
+        sentiment=conversation.sentiment,
+        bot_confidences=tuple(_confidence(m["metadata"]) for m in bot_messages),
+        bot_texts=tuple(m["text"] for m in bot_messages),
+        previous_visitor_texts=previous_texts,
+        previous_visitor_vectors=previous_vectors,
+        negative_feedback_count=counts["negative_feedback"],
+        waiting_seconds=max(0.0, (now - waiting_since).total_seconds()),
+        age_seconds=max(0.0, (now - conversation.created_at).total_seconds()),
+        business_hours_open=business_open,
+        teams_open=by_team,
+        tags=tuple(conversation.tags or ()),
+    )
+    return message_context, conversation_context, CustomerContext(attributes=conversation.customer.attributes or {})
+
+
+def _confidence(metadata: dict | None) -> float | None:
+    """The bot's answers carry metadata["confidence"] in 0..1; a declined answer counts as 0."""
+    metadata = metadata or {}
+    value = metadata.get("confidence")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if metadata.get("declined"):
+        return 0.0
+    return None

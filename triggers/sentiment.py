@@ -20,6 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nlp.embeddings import embed
+from triggers.vectors import numpy
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -40,14 +43,11 @@ class SentimentResult:
 
 def score_texts(texts: Sequence[str], *, vectors: Any = None) -> list[SentimentResult]:
     """Score many texts; pass their embeddings if you have them (they are computed otherwise)."""
-    import numpy as np
-
     if not texts:
         return []
+    np = numpy()
     texts = [text[:MAX_CHARS] for text in texts]
     if vectors is None:
-        from nlp.embeddings import embed
-
         vectors = embed(list(texts))
     model = _model()
     logits = features(np.asarray(vectors, dtype=np.float32), texts) @ model["weights"] + model["bias"]
@@ -71,8 +71,7 @@ def features(vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
 
     bench/train_sentiment.py trains on exactly this, so the two cannot drift apart.
     """
-    import numpy as np
-
+    np = numpy()
     analyzer = _vader()
     lexical = np.array(
         [[scores[name] for name in VADER_FEATURES] for scores in map(analyzer.polarity_scores, texts)],
@@ -101,14 +100,14 @@ def _model() -> dict[str, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def _load_model() -> dict[str, np.ndarray]:
-    import numpy as np
-
+    np = numpy()
     with np.load(MODEL_PATH) as data:
         return {"weights": data["weights"].astype(np.float32), "bias": data["bias"].astype(np.float32)}
 
 
 @lru_cache(maxsize=1)
 def _vader():
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    # Loaded on first use like numpy (tests/triggers/test_imports.py checks the cheap import).
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: PLC0415 - heavy lazy load
 
     return SentimentIntensityAnalyzer()

@@ -1,6 +1,6 @@
-"""Trigger rules at work: build the engine's inputs from the database, run it, log and act.
+"""Trigger rules at work: run them on a visitor message, log what fired, and act on it.
 
-The chat pipeline calls, for each visitor message (inline, before the bot answers):
+The visitor pipeline calls, for each visitor message (inline, before the bot answers):
 
     decision = triggers_evaluate_message(message=message, phase="message")
     triggers_decision_apply(decision=decision)    # hand off, tell the visitor, alert a team
@@ -8,173 +8,39 @@ The chat pipeline calls, for each visitor message (inline, before the bot answer
 and, after the message is stored, `sentiment_score_enqueue(message=message)`; the worker scores the
 message and runs the sentiment phase itself (triggers.tasks). Both phases log every rule that
 fires (TriggerFiring) and add the rules' tags; the decision says what else to do, so the caller
-decides when (after its own transaction) and the engine stays free of side effects.
+decides when (after its own transaction) and the engine stays free of side effects. The rules
+come from triggers.rule_cache, what they look at from triggers.selectors.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
-from django.utils import timezone
+from django.db import transaction
 
+from agents.models import Team
+from chat import realtime
 from chat.models import Conversation, Message
-from triggers.engine import (
-    ConversationContext,
-    CustomerContext,
-    EngineResult,
-    MessageContext,
-    Phase,
-    RuleSet,
-    RuleSpec,
-    compile_rules,
-    evaluate,
-)
-from triggers.models import RuleSetVersion, TriggerFiring, TriggerRule
+from chat.services import message_create
+from handoff.services import handoff_request
+from triggers.defaults import DEFAULT_RULES
+from triggers.engine import EngineResult, Phase, evaluate
+from triggers.models import TriggerFiring, TriggerRule
+from triggers.rule_cache import CompiledRules, rules_compiled
+from triggers.selectors import triggers_context_build
+from triggers.sentiment import score_text
+from triggers.tasks import score_message_sentiment as score_message_sentiment_task
 
 if TYPE_CHECKING:
-    from agents.models import Team
+    import datetime as dt
 
 logger = logging.getLogger(__name__)
 
-# How much of the conversation the engine sees: enough for "the last 3 messages", rephrasing and
-# "the bot repeated itself", without reading long conversations on every message.
-HISTORY_WINDOW = 20
 RUNNING_SENTIMENT_WEIGHT = 0.5  # each new message moves the running score halfway to it
 RUNNING_SENTIMENT_WINDOW = 10
-NEGATIVE_FEEDBACK_VALUES = ("negative", "down", "unhelpful")
-
-
-# --- Rule cache -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CompiledRules:
-    token: Any
-    ruleset: RuleSet
-    rules: dict[int, TriggerRule]  # the model rows, for actions (team, tags, messages)
-
-
-_cache_lock = threading.Lock()
-_cache: dict[str, CompiledRules] = {}
-
-
-def rules_version_bump() -> None:
-    """Mark every process's compiled rules stale (called whenever a rule changes)."""
-    import uuid
-
-    if not RuleSetVersion.objects.filter(pk=1).update(token=uuid.uuid4(), changed_at=timezone.now()):
-        try:
-            with transaction.atomic():
-                RuleSetVersion.objects.create(pk=1)
-        except IntegrityError:  # another process created it first: its token is just as new
-            pass
-
-
-def _current_token() -> Any:
-    token = RuleSetVersion.objects.filter(pk=1).values_list("token", flat=True).first()
-    if token is None:
-        rules_version_bump()
-        token = RuleSetVersion.objects.filter(pk=1).values_list("token", flat=True).first()
-    return token
-
-
-def _knowledge_fingerprint(categories: frozenset[str]) -> tuple:
-    """Changes when articles that feed intent categories might have changed."""
-    if not categories:
-        return ()
-    from knowledge.models import Article
-
-    found = Article.objects.aggregate(
-        n=Count("id", distinct=True),
-        latest=Max("updated_at"),
-        questions=Count("example_questions", distinct=True),
-        last_question=Max("example_questions__id"),
-    )
-    return tuple(found.values())
-
-
-def _knowledge_examples(categories: frozenset[str]) -> dict[str, list[str]]:
-    """Titles and example questions of published articles tagged with each category."""
-    if not categories:
-        return {}
-    from knowledge.models import Article
-
-    examples: dict[str, list[str]] = {category: [] for category in categories}
-    articles = Article.objects.filter(published=True).prefetch_related("example_questions")
-    for article in articles:
-        tags = {str(tag).strip().casefold() for tag in article.tags or []}
-        for category in categories & tags:
-            examples[category].append(article.title)
-            examples[category].extend(question.text for question in article.example_questions.all())
-    return examples
-
-
-def _embed(texts: list[str]):
-    """Embeddings with a per-process memo: recompiling after one edit re-embeds only new phrases."""
-    import numpy as np
-
-    from nlp.embeddings import DIMENSIONS, embed
-
-    missing = [text for text in dict.fromkeys(texts) if text not in _phrase_vectors]
-    fresh = dict(zip(missing, embed(missing), strict=True)) if missing else {}
-    if len(_phrase_vectors) + len(fresh) <= 10_000:
-        _phrase_vectors.update(fresh)
-    if not texts:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    return np.stack([fresh[text] if text in fresh else _phrase_vectors[text] for text in texts])
-
-
-_phrase_vectors: dict[str, Any] = {}
-
-
-def rules_compiled(*, use_embeddings: bool = True) -> CompiledRules:
-    """The enabled rules, compiled, from this process's cache while the version token is unchanged.
-
-    One small query per call (the token, plus a knowledge-base fingerprint when rules read
-    articles); recompiling happens only after a change, in whichever process sees it first.
-    """
-    key = "embed" if use_embeddings else "plain"
-    token = _current_token()
-    cached = _cache.get(key)
-    if (
-        cached is not None
-        and cached.token[0] == token
-        and cached.token[1] == _knowledge_fingerprint(cached.ruleset.knowledge_categories)
-    ):
-        return cached
-    with _cache_lock:
-        rows = list(TriggerRule.objects.filter(enabled=True).select_related("team", "notify_team"))
-        specs = [_spec(row) for row in rows]
-        ruleset = compile_rules(specs, embed=None)  # first pass: which KB categories the rules read
-        fingerprint = _knowledge_fingerprint(ruleset.knowledge_categories)
-        if use_embeddings:
-            extra = _knowledge_examples(ruleset.knowledge_categories)
-            ruleset = compile_rules(specs, embed=_embed, extra_examples=extra)
-        for rule_id, error in ruleset.errors.items():
-            logger.warning("Trigger rule %s is skipped: %s", rule_id, error)
-        compiled = CompiledRules((token, fingerprint), ruleset, {row.pk: row for row in rows})
-        _cache[key] = compiled
-        return compiled
-
-
-def _spec(rule: TriggerRule) -> RuleSpec:
-    return RuleSpec(
-        id=rule.pk,
-        name=rule.name,
-        conditions=rule.conditions,
-        match=rule.match,
-        order=rule.order,
-        handoff=rule.handoff,
-        enabled=rule.enabled,
-    )
 
 
 # --- Rules as managers edit them -----------------------------------------------------------------------
@@ -189,9 +55,6 @@ def trigger_rule_save(*, rule: TriggerRule) -> TriggerRule:
 
 def triggers_defaults_install(*, replace: bool = False) -> list[TriggerRule]:
     """Install the shipped default rules that are missing (matched by name), with their teams by slug."""
-    from agents.models import Team
-    from triggers.defaults import DEFAULT_RULES
-
     installed = []
     with transaction.atomic():
         for spec in DEFAULT_RULES:
@@ -207,136 +70,6 @@ def triggers_defaults_install(*, replace: bool = False) -> list[TriggerRule]:
             rule.save()
             installed.append(rule)
     return installed
-
-
-# --- The engine's inputs --------------------------------------------------------------------------------
-
-
-def triggers_context_build(
-    *,
-    message: Message,
-    ruleset: RuleSet | None = None,
-    vector: Any = None,
-    now: dt.datetime | None = None,
-) -> tuple[MessageContext, ConversationContext, CustomerContext]:
-    """Read what the rules may look at: the message, the recent conversation, the customer.
-
-    Queries: the conversation with its customer, the counts, the recent messages; the teams'
-    hours only when a rule reads business hours. The embedding model runs only when a rule needs
-    vectors (one batch: this message, plus the visitor's recent ones for "rephrasing").
-    """
-    now = now or timezone.now()
-    conversation = Conversation.objects.select_related("customer").get(pk=message.conversation_id)
-    counts = Message.objects.filter(conversation_id=conversation.pk, seq__lte=message.seq).aggregate(
-        total=Count("id"),
-        visitor=Count("id", filter=Q(sender=Message.Sender.VISITOR)),
-        negative_feedback=Count(
-            "id", filter=Q(sender=Message.Sender.BOT, metadata__feedback__in=NEGATIVE_FEEDBACK_VALUES)
-        ),
-    )
-    history = list(
-        Message.objects.filter(conversation_id=conversation.pk, seq__lt=message.seq)
-        .order_by("-seq")
-        .values("sender", "text", "sentiment", "metadata", "created_at")[:HISTORY_WINDOW]
-    )[::-1]
-    visitor_before = [m for m in history if m["sender"] == Message.Sender.VISITOR]
-    bot_messages = [m for m in history if m["sender"] == Message.Sender.BOT]
-
-    # The visitor has been waiting since their oldest message that nobody has answered yet.
-    waiting_since = message.created_at
-    for earlier in reversed(history):
-        if earlier["sender"] != Message.Sender.VISITOR:
-            break
-        waiting_since = earlier["created_at"]
-
-    business_open, teams_open = None, {}
-    if ruleset is not None and ruleset.needs_business_hours:
-        business_open, teams_open = _business_hours(now)
-
-    previous_texts = tuple(m["text"] for m in visitor_before[-5:])
-    previous_vectors = None
-    if ruleset is not None and ruleset.needs_message_vector and vector is None:
-        wanted = [message.text, *(previous_texts if ruleset.needs_previous_vectors else ())]
-        vectors = _embed_texts(wanted)
-        vector = vectors[0]
-        if ruleset.needs_previous_vectors:
-            previous_vectors = vectors[1:]
-    elif ruleset is not None and ruleset.needs_previous_vectors and previous_texts:
-        previous_vectors = _embed_texts(list(previous_texts))
-
-    metadata = message.metadata or {}
-    message_context = MessageContext(
-        text=message.text,
-        sentiment=message.sentiment,
-        is_explicit_button=bool(metadata.get("handoff_button")),
-        vector=vector,
-    )
-    conversation_context = ConversationContext(
-        status=conversation.status,
-        channel=conversation.channel,
-        visitor_message_count=counts["visitor"],
-        message_count=counts["total"],
-        previous_visitor_sentiments=tuple(m["sentiment"] for m in visitor_before if m["sentiment"] is not None),
-        sentiment=conversation.sentiment,
-        bot_confidences=tuple(_confidence(m["metadata"]) for m in bot_messages),
-        bot_texts=tuple(m["text"] for m in bot_messages),
-        previous_visitor_texts=previous_texts,
-        previous_visitor_vectors=previous_vectors,
-        negative_feedback_count=counts["negative_feedback"],
-        waiting_seconds=max(0.0, (now - waiting_since).total_seconds()),
-        age_seconds=max(0.0, (now - conversation.created_at).total_seconds()),
-        business_hours_open=business_open,
-        teams_open=teams_open,
-        tags=tuple(conversation.tags or ()),
-    )
-    return message_context, conversation_context, CustomerContext(attributes=conversation.customer.attributes or {})
-
-
-def _embed_texts(texts: list[str]):
-    """Embed visitor messages, remembering the recent ones: "rephrasing" compares each message with
-    the visitor's previous few, which this process has usually just embedded."""
-    import numpy as np
-
-    from nlp.embeddings import embed
-
-    with _recent_lock:
-        missing = [text for text in dict.fromkeys(texts) if text not in _recent_vectors]
-    fresh = dict(zip(missing, embed(missing), strict=True)) if missing else {}
-    with _recent_lock:
-        for text, vector in fresh.items():
-            _recent_vectors[text] = vector
-        while len(_recent_vectors) > RECENT_VECTORS:
-            _recent_vectors.popitem(last=False)
-        rows = [fresh[text] if text in fresh else _recent_vectors[text] for text in texts]
-        for text in texts:
-            if text in _recent_vectors:
-                _recent_vectors.move_to_end(text)
-    return np.stack(rows)
-
-
-RECENT_VECTORS = 4096
-_recent_lock = threading.Lock()
-_recent_vectors: OrderedDict[str, Any] = OrderedDict()
-
-
-def _confidence(metadata: dict | None) -> float | None:
-    """The bot's answers carry metadata["confidence"] in 0..1; a declined answer counts as 0."""
-    metadata = metadata or {}
-    value = metadata.get("confidence")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if metadata.get("declined"):
-        return 0.0
-    return None
-
-
-def _business_hours(now: dt.datetime) -> tuple[bool | None, dict[str, bool]]:
-    from agents.hours import team_is_open
-    from agents.models import Team
-
-    teams = Team.objects.filter(business_hours__isnull=False).distinct().prefetch_related("business_hours", "holidays")
-    teams_open = {team.slug: team_is_open(team=team, at=now) for team in teams}
-    return (any(teams_open.values()) if teams_open else None), teams_open
 
 
 # --- Evaluating a message ---------------------------------------------------------------------------------
@@ -481,8 +214,6 @@ def triggers_decision_apply(*, decision: TriggerDecision) -> None:
     if not (decision.handoff or decision.visitor_messages or decision.notify_teams):
         return
     conversation = Conversation.objects.get(pk=decision.conversation_id)
-    from chat.services import message_create
-
     for text in decision.visitor_messages:
         message_create(
             conversation=conversation,
@@ -490,23 +221,18 @@ def triggers_decision_apply(*, decision: TriggerDecision) -> None:
             text=text,
             metadata={"kind": "trigger", "rule_ids": list(decision.fired_rule_ids)},
         )
-    if decision.notify_teams:
-        from chat.realtime import send_to_group
-
-        for team in decision.notify_teams:
-            # "inbox_changed" is what the inbox already listens to; trigger_alert says why.
-            send_to_group(
-                f"team_{team.pk}",
-                {
-                    "type": "inbox_changed",
-                    "conversation_id": conversation.pk,
-                    "status": conversation.status,
-                    "trigger_alert": decision.reason or ", ".join(str(i) for i in decision.fired_rule_ids),
-                },
-            )
+    for team in decision.notify_teams:
+        # "inbox_changed" is what the inbox already listens to; trigger_alert says why.
+        realtime.send_to_group(
+            f"team_{team.pk}",
+            {
+                "type": "inbox_changed",
+                "conversation_id": conversation.pk,
+                "status": conversation.status,
+                "trigger_alert": decision.reason or ", ".join(str(i) for i in decision.fired_rule_ids),
+            },
+        )
     if decision.handoff and conversation.status == Conversation.Status.BOT:
-        from handoff.services import handoff_request
-
         handoff_request(
             conversation=conversation,
             reason=decision.reason,
@@ -531,12 +257,7 @@ def sentiment_score_enqueue(*, message: Message) -> None:
         return
     message_id = message.pk
 
-    def enqueue() -> None:
-        from triggers.tasks import score_message_sentiment
-
-        score_message_sentiment.delay(message_id)
-
-    transaction.on_commit(enqueue, robust=True)
+    transaction.on_commit(lambda: score_message_sentiment_task.delay(message_id), robust=True)
 
 
 def message_sentiment_store(*, message_id: int, score: float) -> Message:
@@ -575,84 +296,7 @@ def message_sentiment_score(*, message_id: int) -> TriggerDecision | None:
     if message is None:
         return None
     if message.sentiment is None:
-        from triggers.sentiment import score_text
-
         message = message_sentiment_store(message_id=message_id, score=score_text(message.text).score)
     decision = triggers_evaluate_message(message=message, phase="sentiment")
     triggers_decision_apply(decision=decision)
     return decision
-
-
-# --- The admin's "test this rule" panel -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TriggerTestOutcome:
-    result: EngineResult
-    sentiment: Any  # triggers.sentiment.SentimentResult or None
-    rules: dict[int, TriggerRule]
-    errors: dict[int, str]
-    frustration: dict[str, str]
-    person_request: str
-
-
-def triggers_test_message(
-    *,
-    text: str,
-    attributes: dict | None = None,
-    rule: TriggerRule | None = None,
-    channel: str = Conversation.Channel.WEB,
-    business_hours: str = "now",
-    previous_texts: list[str] | None = None,
-    bot_confidences: list[float] | None = None,
-    score_sentiment: bool = True,
-    now: dt.datetime | None = None,
-) -> TriggerTestOutcome:
-    """Which rules would fire for `text` and why, without storing anything.
-
-    Runs every enabled rule plus `rule` (even when disabled, so a draft can be tried), on an
-    imagined conversation: the earlier visitor messages and bot confidences given, the customer's
-    attributes, and business hours as they are now (or forced open or closed).
-    """
-    from triggers import detectors
-    from triggers.sentiment import score_texts
-
-    rows = {row.pk: row for row in TriggerRule.objects.filter(enabled=True).select_related("team", "notify_team")}
-    if rule is not None and rule.pk:
-        rows[rule.pk] = rule
-    specs = [dataclasses.replace(_spec(row), enabled=True) for row in rows.values()]
-    plain = compile_rules(specs, embed=None)
-    ruleset = compile_rules(specs, embed=_embed, extra_examples=_knowledge_examples(plain.knowledge_categories))
-
-    previous_texts = [t for t in (previous_texts or []) if t.strip()]
-    texts = [text, *previous_texts]
-    vectors = _embed_texts(texts)
-    sentiments = score_texts(texts, vectors=vectors) if score_sentiment else [None] * len(texts)
-    if business_hours != "now":
-        business_open, teams_open = business_hours == "open", {}
-    elif ruleset.needs_business_hours:
-        business_open, teams_open = _business_hours(now or timezone.now())
-    else:
-        business_open, teams_open = None, {}
-    message = MessageContext(text=text, sentiment=sentiments[0].score if sentiments[0] else None, vector=vectors[0])
-    conversation = ConversationContext(
-        channel=channel,
-        visitor_message_count=len(texts),
-        message_count=len(texts) + len(bot_confidences or []),
-        previous_visitor_sentiments=tuple(s.score for s in sentiments[1:] if s is not None),
-        bot_confidences=tuple(bot_confidences or ()),
-        bot_texts=(),
-        previous_visitor_texts=tuple(previous_texts),
-        previous_visitor_vectors=vectors[1:] if previous_texts else None,
-        business_hours_open=business_open,
-        teams_open=teams_open,
-    )
-    result = evaluate(ruleset, message, conversation, CustomerContext(attributes=attributes or {}), explain=True)
-    return TriggerTestOutcome(
-        result=result,
-        sentiment=sentiments[0],
-        rules=rows,
-        errors=dict(ruleset.errors),
-        frustration=detectors.detect_frustration(text, message.normalized),
-        person_request=detectors.detect_person_request(message.normalized).evidence,
-    )

@@ -6,7 +6,9 @@ import datetime as dt
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
+
+from triggers.selectors import messages_unscored
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ SWEEP_BATCH = 500
 )
 def score_message_sentiment(message_id: int) -> None:
     """Score a visitor message, update its conversation, run the sentiment rules (may hand off)."""
-    from triggers.services import message_sentiment_score
+    from triggers.services import message_sentiment_score  # noqa: PLC0415 - Celery idiom: services import tasks
 
     message_sentiment_score(message_id=message_id)
 
@@ -40,10 +42,6 @@ def score_message_sentiment(message_id: int) -> None:
 def score_unscored_messages() -> int:
     """Beat task: enqueue scoring for visitor messages the worker missed (it was down, or the
     enqueue failed). Idempotent: scoring a message twice stores the same score and logs nothing new."""
-    from django.db import transaction
-
-    from triggers.selectors import messages_unscored
-
     message_ids = messages_unscored(older_than=SWEEP_AFTER, newer_than=SWEEP_WITHIN, limit=SWEEP_BATCH)
     for message_id in message_ids:
         transaction.on_commit(lambda message_id=message_id: score_message_sentiment.delay(message_id))

@@ -14,11 +14,11 @@ from handoff.models import Handoff
 from tests.factories import TeamFactory
 from triggers.defaults import DEFAULT_RULES
 from triggers.models import RuleSetVersion, TriggerFiring, TriggerRule
+from triggers.rule_cache import rules_compiled
+from triggers.selectors import triggers_context_build
 from triggers.services import (
     message_sentiment_store,
-    rules_compiled,
     sentiment_score_enqueue,
-    triggers_context_build,
     triggers_decision_apply,
     triggers_defaults_install,
     triggers_evaluate_message,
