@@ -1,7 +1,7 @@
 """A simulated week of support conversations, then the training suggestions the bot learns from it.
 
 Conversations are built from ../shared/data and go through the real services (no mocks): the bot
-answers with knowledge.answers over the demo help centre (chat.pipeline.bot_reply), visitors ask
+answers with knowledge.answers over the demo help centre (widget.pipeline.bot_reply), visitors ask
 for a person, agents answer and resolve (handoff and agents services, whose resolution queues
 generation, run eagerly here), visitors vote thumbs up/down and rate. Then the nightly generation
 runs (twice, to show it is idempotent) and the weekly review sample is drawn.
@@ -146,8 +146,8 @@ class Week:
 
     def ask(self, conversation, text: str):
         from chat.models import Message
-        from chat.pipeline import bot_reply
         from chat.services import message_create
+        from widget.pipeline import bot_reply
 
         question, _ = message_create(conversation=conversation, sender=Message.Sender.VISITOR, text=text)
         reply = bot_reply(conversation=conversation, question=question)
@@ -207,7 +207,8 @@ class Week:
 
 
 def simulate(data: dict, week: Week) -> None:
-    from chat.services import message_create, message_feedback_set
+    from chat.services import message_create
+    from widget.services import message_feedback_set
 
     rng = week.rng
     bitext = data["bitext"]

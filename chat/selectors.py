@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from chat.models import Conversation, Message
 
 RESUME_BATCH_SIZE = 200
@@ -32,5 +30,6 @@ def conversation_history_for_bot(*, conversation: Conversation, before_seq: int,
     return [{"sender": sender, "text": text} for sender, text in reversed(rows)]
 
 
-def conversations_of_customer(*, customer_id: int) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(customer_id=customer_id).order_by("-last_activity_at")
+def message_with_client_id(*, conversation_id: int, client_id: str) -> Message | None:
+    """The message a client already sent with this idempotency key, if any."""
+    return Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()

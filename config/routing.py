@@ -4,8 +4,8 @@ from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
 from agents.consumers import InboxConsumer
-from chat.consumers import WidgetConsumer
 from config.origins import same_site_only, widget_sites
+from widget.consumers import WidgetConsumer
 
 websocket_urlpatterns = [
     # Visitors authenticate with their signed widget token, not a session cookie.

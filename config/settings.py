@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "agents",
     "triggers",
     "knowledge",
+    "widget",
 ]
 
 MIDDLEWARE = [
@@ -148,6 +149,7 @@ CELERY_BEAT_SCHEDULE = {
 WIDGET_RATE_LIMIT_MESSAGES = env_int("WIDGET_RATE_LIMIT_MESSAGES", 10, minimum=1)  # per visitor ...
 WIDGET_RATE_LIMIT_SECONDS = env_int("WIDGET_RATE_LIMIT_SECONDS", 10, minimum=1)  # ... per this window
 WIDGET_TOKEN_MAX_AGE = env_int("WIDGET_TOKEN_MAX_AGE", 180 * 24 * 3600, minimum=60)  # seconds
+WIDGET_RATE_LIMIT_CACHE = "default"  # the cache alias the limits count in (shared by every process with Redis)
 
 # --- Handoff behaviour ----------------------------------------------------------------------------
 HANDOFF_DEFAULT_TEAM = env_str("HANDOFF_DEFAULT_TEAM", "support")  # team slug for handoffs no rule routes

@@ -10,5 +10,5 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("inbox/", include("agents.urls")),
-    path("", include("chat.urls")),
+    path("", include("widget.urls")),
 ]

@@ -58,6 +58,6 @@ def live_server_settles(request):
     yield
     marker = request.node.get_closest_marker("django_db")
     if marker is not None and marker.kwargs.get("transaction"):
-        from tests.chat.live import wait_for_live_server_to_settle
+        from tests.widget.live import wait_for_live_server_to_settle
 
         wait_for_live_server_to_settle()

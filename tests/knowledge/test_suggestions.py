@@ -1,6 +1,6 @@
 """Training suggestions: what the bot learns from conversations, and what approving, rejecting and
 reverting do to the knowledge base. Conversations are built through the real services: the bot's
-answers come from chat.pipeline.bot_reply over the embedded demo knowledge base."""
+answers come from widget.pipeline.bot_reply over the embedded demo knowledge base."""
 
 import subprocess
 import sys
@@ -11,8 +11,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from chat.models import Message
-from chat.pipeline import bot_reply
-from chat.services import message_create, message_feedback_set
+from chat.services import message_create
 from handoff.models import Handoff
 from handoff.services import conversation_reopen, handoff_assign, handoff_request, handoff_resolve, rating_submit
 from knowledge.answers import answer_decide
@@ -29,6 +28,8 @@ from knowledge.learning.review import (
 from knowledge.models import Article, ExampleQuestion, SuggestionEvent, SuggestionEvidence, TrainingSuggestion
 from knowledge.services import article_embed
 from tests.factories import ConversationFactory
+from widget.pipeline import bot_reply
+from widget.services import message_feedback_set
 
 Kind = TrainingSuggestion.Kind
 Status = TrainingSuggestion.Status

@@ -17,6 +17,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from knowledge.evaluation import evaluate_answers, read_answers_csv
+from triggers.evaluation import evaluate_sentiment, read_handoff_csv, read_sentiment_csv
+from widget.evaluation import evaluate_handoff
+
 SUMMARY_KEYS = {
     "answers": ["n", "in_scope_accuracy", "oos_recall", "oos_precision", "p50_ms", "p95_ms"],
     "handoff": ["n", "precision", "recall", "f1", "p50_ms"],
@@ -49,8 +53,6 @@ class Command(BaseCommand):
         self.stderr.write(f"{done}/{total}")
 
     def evaluate_answers(self, file: Path, limit: int, options: dict) -> dict:
-        from knowledge.evaluation import evaluate_answers, read_answers_csv
-
         rows = read_answers_csv(file, text_column=options["text_column"], expected_column=options["expected_column"])
         evaluation = evaluate_answers(rows[:limit] if limit else rows, progress=self.progress)
         if options["errors"]:
@@ -65,17 +67,12 @@ class Command(BaseCommand):
         return evaluation.result
 
     def evaluate_handoff(self, file: Path, limit: int, options: dict) -> dict:
-        from chat.evaluation import evaluate_handoff
-        from triggers.evaluation import read_handoff_csv
-
         rows = read_handoff_csv(file)
         report = evaluate_handoff(rows[:limit] if limit else rows, progress=self.progress)
         self.stdout.write(json.dumps({"handoff_rate_by_intent": report["handoff_rate_by_intent"]}))
         return report
 
     def evaluate_sentiment(self, file: Path, limit: int, options: dict) -> dict:
-        from triggers.evaluation import evaluate_sentiment, read_sentiment_csv
-
         rows = read_sentiment_csv(file)
         report = evaluate_sentiment(rows[:limit] if limit else rows)
         self.stdout.write(json.dumps(report))

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agents.models import Agent, BusinessHours, CannedResponse, Team
+from knowledge.demo import load_demo_knowledge_base
 
 DEMO_PASSWORDS = {"manager": "handoff-manager", "dana": "handoff-dana", "sam": "handoff-sam"}
 
@@ -85,16 +86,9 @@ class Command(BaseCommand):
                 shortcut=shortcut, team=None, defaults={"title": title, "text": text}
             )
 
-        self._load_knowledge_base()
+        count = load_demo_knowledge_base()
+        self.stdout.write(f"Knowledge base: {count} demo articles.")
 
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Development sign-ins (change them outside a laptop):"))
         for username, password in DEMO_PASSWORDS.items():
             self.stdout.write(f"  {username:<8} / {password}")
-
-    def _load_knowledge_base(self) -> None:
-        try:
-            from knowledge.demo import load_demo_knowledge_base
-        except ImportError:  # the knowledge base's demo content arrives with the knowledge issue
-            return
-        count = load_demo_knowledge_base()
-        self.stdout.write(f"Knowledge base: {count} demo articles.")

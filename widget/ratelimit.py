@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 
-DEFAULT_MESSAGES = 10
-DEFAULT_SECONDS = 10
-
 
 @dataclass(frozen=True)
 class RateLimitResult:
@@ -27,15 +24,12 @@ class RateLimitResult:
 
 
 def visitor_message_limits() -> tuple[int, int]:
-    return (
-        getattr(settings, "WIDGET_RATE_LIMIT_MESSAGES", DEFAULT_MESSAGES),
-        getattr(settings, "WIDGET_RATE_LIMIT_SECONDS", DEFAULT_SECONDS),
-    )
+    return settings.WIDGET_RATE_LIMIT_MESSAGES, settings.WIDGET_RATE_LIMIT_SECONDS
 
 
 def rate_limit_hit(*, key: str, limit: int, window_seconds: int, now: float | None = None) -> RateLimitResult:
     """Count one event for `key` if fewer than `limit` happened in the last `window_seconds`."""
-    cache = caches[getattr(settings, "WIDGET_RATE_LIMIT_CACHE", "default")]
+    cache = caches[settings.WIDGET_RATE_LIMIT_CACHE]
     now = time.time() if now is None else now
     bucket = int(now // window_seconds)
     current_key, previous_key = f"ratelimit:{key}:{bucket}", f"ratelimit:{key}:{bucket - 1}"

@@ -1,6 +1,6 @@
 import pytest
 
-from chat.ratelimit import rate_limit_hit
+from widget.ratelimit import rate_limit_hit
 
 
 @pytest.fixture(autouse=True)

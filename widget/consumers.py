@@ -18,10 +18,13 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chat import pipeline, protocol, ratelimit, realtime, selectors, services
+from chat import realtime, selectors
 from chat.db import database_sync_to_async
-from chat.protocol import ProtocolError
-from chat.tokens import InvalidToken
+from handoff.realtime import handoff_status_detail
+from handoff.services import HandoffError, rating_submit
+from widget import pipeline, protocol, ratelimit, services
+from widget.protocol import ProtocolError
+from widget.tokens import InvalidToken
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,6 @@ CLOSE_NO_HELLO = 4408
 # generous for any real widget, tight enough that a script cannot turn resume into a DB load test.
 OTHER_EVENTS_LIMIT, OTHER_EVENTS_WINDOW_SECONDS = 60, 10
 TYPING_FORWARD_INTERVAL_SECONDS = 1.0
-DEFAULT_BOT_THREADS = 4
 
 
 def db(func):
@@ -50,10 +52,7 @@ _bot_executor: ThreadPoolExecutor | None = None
 def bot_executor() -> ThreadPoolExecutor:
     global _bot_executor
     if _bot_executor is None:
-        # Extractive answers are CPU work (a few threads suffice); a chat model's are mostly waiting.
-        default = DEFAULT_BOT_THREADS if getattr(settings, "LLM_PROVIDER", "none") == "none" else 32
-        threads = getattr(settings, "WIDGET_BOT_THREADS", default)
-        _bot_executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="widget-bot")
+        _bot_executor = ThreadPoolExecutor(max_workers=settings.WIDGET_BOT_THREADS, thread_name_prefix="widget-bot")
     return _bot_executor
 
 
@@ -179,8 +178,6 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "contact_saved", "email": event.email})
 
     async def on_csat(self, event: protocol.Rating) -> None:
-        from handoff.services import HandoffError, rating_submit
-
         conversation = self._conversation_or_refuse("rating_failed", "rate it")
         try:
             await db(rating_submit)(conversation=conversation, score=event.score, comment=event.comment)
@@ -265,7 +262,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             "status_detail": _status_detail(conversation) if conversation else {},
             "last_seq": conversation.last_seq if conversation else 0,
             "limits": {
-                "max_message_chars": protocol.max_message_chars(),
+                "max_message_chars": protocol.MAX_MESSAGE_CHARS,
                 "rate_limit_messages": messages,
                 "rate_limit_seconds": seconds,
             },
@@ -332,10 +329,6 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
 def _status_detail(conversation) -> dict:
     """The status line's details (queue position, wait, agent) for a reconnecting visitor."""
-    try:
-        from handoff.realtime import handoff_status_detail
-    except ImportError:  # the handoff app adds them; until then the widget shows its defaults
-        return {}
     handoff = conversation.handoffs.order_by("-requested_at").first()
     return handoff_status_detail(conversation=conversation, handoff=handoff)
 

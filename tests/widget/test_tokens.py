@@ -3,7 +3,7 @@ import uuid
 import pytest
 from django.core import signing
 
-from chat.tokens import SALT, InvalidToken, token_issue, token_read
+from widget.tokens import SALT, InvalidToken, token_issue, token_read
 
 
 def test_a_token_round_trips_the_visitor_and_conversation():

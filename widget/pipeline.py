@@ -1,9 +1,9 @@
-"""What happens after a visitor's message is stored: the extension point for bots and triggers.
+"""What happens after a visitor's message is stored: trigger rules, then the bot.
 
 `handle_visitor_message` runs in a worker thread (the widget consumer starts it after the
-ack, so a slow answer never holds up the socket) and is synchronous ORM code. Today it
-answers with the bot while the conversation is with the bot; the triggers issue evaluates
-its rules here first. While a person is waiting or chatting, the bot stays silent.
+ack, so a slow answer never holds up the socket) and is synchronous ORM code. While the
+conversation is with the bot, the trigger rules decide first and the bot answers if none
+hands off. While a person is waiting or chatting, the bot stays silent.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ from django.db import transaction
 
 from chat import realtime, selectors, services
 from chat.models import Conversation, Message
+from handoff.inbox_events import inbox_notify
+from handoff.selectors import handoff_open
+from handoff.services import HandoffError, handoff_request
+from knowledge import answers
+from triggers.services import sentiment_score_enqueue, triggers_decision_apply, triggers_evaluate_message
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +38,6 @@ def handle_visitor_message(*, message: Message) -> Message | None:
     3. Otherwise the trigger rules run inline; the first matching rule may hand off.
     4. If none does, the bot answers from the knowledge base.
     """
-    from triggers.services import sentiment_score_enqueue, triggers_decision_apply, triggers_evaluate_message
-
     sentiment_score_enqueue(message=message)
     # A fresh row: the caller's instance may be shared with the code that stored the message.
     conversation = Conversation.objects.get(pk=message.conversation_id)
@@ -50,9 +53,6 @@ def handle_visitor_message(*, message: Message) -> Message | None:
 
 def _notify_agents(conversation: Conversation) -> None:
     """A new visitor message while a person is involved: unread counts in the inbox change."""
-    from handoff.inbox_events import inbox_notify
-    from handoff.selectors import handoff_open
-
     inbox_notify(conversation=conversation, handoff=handoff_open(conversation=conversation))
 
 
@@ -62,10 +62,6 @@ class HandoffRequestFailed(Exception):
 
 def handoff_request_from_visitor(*, conversation: Conversation) -> None:
     """The widget's "Talk to a person" button. Asking again while waiting changes nothing."""
-    try:
-        from handoff.services import HandoffError, handoff_request
-    except ImportError as exc:
-        raise HandoffRequestFailed("Talking to a person is not available yet.") from exc
     try:
         handoff_request(conversation=conversation, reason="Visitor asked for a person", source="visitor")
     except HandoffError as exc:
@@ -95,9 +91,7 @@ def _answer(*, conversation: Conversation, question: Message) -> tuple[str, dict
     on_token = _DeltaForwarder(conversation_id=conversation.pk, reply_to=question.seq)
     started = time.monotonic()
     try:
-        from knowledge.answers import answer_question
-
-        answer = answer_question(question=question.text, history=history, on_token=on_token)
+        answer = answers.answer_question(question=question.text, history=history, on_token=on_token)
     except Exception:
         # The visitor must not be left waiting on a silent bot; the error goes to the logs.
         logger.exception("The bot failed to answer message %s of conversation %s", question.seq, conversation.pk)

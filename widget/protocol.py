@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
-from django.conf import settings
-
 from chat.realtime import MessageEvent
 
 MAX_MESSAGE_CHARS = 4000
@@ -116,10 +114,6 @@ MAX_EMAIL_CHARS = 254
 MAX_COMMENT_CHARS = 2000
 
 
-def max_message_chars() -> int:
-    return getattr(settings, "WIDGET_MAX_MESSAGE_CHARS", MAX_MESSAGE_CHARS)
-
-
 def parse_client_event(raw: str | None) -> ClientEvent:
     if raw is None:
         raise ProtocolError("malformed_json", "Send JSON text frames; binary frames are not supported.")
@@ -162,7 +156,7 @@ def _message(data: dict) -> SendMessage:
         raise ProtocolError("invalid_field", "message.text must be a string.", client_id=client_id)
     if not text.strip():
         raise ProtocolError("empty_message", "The message is empty.", client_id=client_id)
-    limit = max_message_chars()
+    limit = MAX_MESSAGE_CHARS
     if len(text) > limit:
         raise ProtocolError(
             "message_too_long",

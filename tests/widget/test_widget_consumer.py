@@ -7,10 +7,11 @@ import pytest
 from channels.layers import get_channel_layer
 from django.core import signing
 
-from chat import consumers, realtime, services
+from chat import realtime, services
 from chat.db import database_sync_to_async
 from chat.models import Conversation, Customer, Message
-from chat.tokens import token_issue
+from widget import consumers
+from widget.tokens import token_issue
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("scripted_bot")]
 
@@ -109,7 +110,7 @@ def theirs_conversation(token: str) -> uuid.UUID:
 
 
 def _conversation_from(token: str) -> uuid.UUID:
-    from chat.tokens import token_read
+    from widget.tokens import token_read
 
     return token_read(token=token).conversation_id
 

@@ -4,9 +4,9 @@ import threading
 
 import pytest
 
-from chat import pipeline
 from chat.db import database_sync_to_async
 from chat.models import Conversation, Message
+from widget import pipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,7 +94,7 @@ async def test_the_bot_stays_silent_while_a_person_is_waiting_or_chatting(open_w
     await widget.say("Are you there, person?")
     # Only the visitor's own message comes back (the widget dedupes it by seq); nothing from the bot.
     assert [(e["type"], e["sender"]) for e in await widget.drain()] == [("message", "visitor")]
-    from tests.chat.conftest import drain_bot_replies
+    from tests.widget.conftest import drain_bot_replies
 
     await drain_bot_replies()
     assert scripted_bot.questions == ["Hi"]
@@ -122,7 +122,7 @@ async def test_a_reply_is_stored_even_if_the_visitor_left_before_it_was_ready(op
     await widget.say("Answer me later")
     await widget.close()
     scripted_bot.gate.set()
-    from tests.chat.conftest import drain_bot_replies
+    from tests.widget.conftest import drain_bot_replies
 
     await drain_bot_replies()
     messages = await stored(widget.welcome["conversation"])

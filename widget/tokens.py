@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core import signing
 
+# Named after the module's first home; changing it would invalidate every visitor's token.
 SALT = "handoff.chat.visitor-token"
-DEFAULT_MAX_AGE_SECONDS = 180 * 24 * 3600
 
 
 class InvalidToken(Exception):
@@ -39,9 +39,8 @@ def token_read(*, token: str) -> VisitorToken:
     """Check the signature and age; raises InvalidToken. Ownership is checked against the DB by the caller."""
     if not isinstance(token, str) or not token or len(token) > 500:
         raise InvalidToken("The token is not a string of a sensible length.")
-    max_age = getattr(settings, "WIDGET_TOKEN_MAX_AGE", DEFAULT_MAX_AGE_SECONDS)
     try:
-        payload = signing.loads(token, salt=SALT, max_age=max_age)
+        payload = signing.loads(token, salt=SALT, max_age=settings.WIDGET_TOKEN_MAX_AGE)
         customer_id = uuid.UUID(payload["cu"])
         conversation_id = uuid.UUID(payload["co"]) if payload.get("co") else None
     except signing.SignatureExpired as exc:

@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 from chat import services
 from chat.db import database_sync_to_async
 from chat.models import Conversation
-from tests.chat.live import wait_for_live_server_to_settle
+from tests.widget.live import wait_for_live_server_to_settle
 
 pytestmark = [pytest.mark.live_server, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from chat import protocol
-from chat.protocol import ProtocolError
+from widget import protocol
+from widget.protocol import ProtocolError
 
 
 def parse(event) -> protocol.ClientEvent:

@@ -1,5 +1,5 @@
 """`evaluate handoff`: each text as the first visitor message of a fresh conversation, through
-the same pipeline the live chat runs (chat.pipeline: trigger rules, the bot, sentiment scoring,
+the same pipeline the live chat runs (widget.pipeline: trigger rules, the bot, sentiment scoring,
 which runs inline when tasks are eager), scored on whether the conversation was handed off."""
 
 import statistics
@@ -7,14 +7,13 @@ import time
 from collections.abc import Callable
 
 from chat.models import Conversation, Message
+from chat.services import conversation_start, message_create
+from knowledge.evaluation import percentile_ms
+from triggers.evaluation import handoff_report
+from widget.pipeline import handle_visitor_message
 
 
 def evaluate_handoff(rows: list[dict], *, progress: Callable[[int, int], None] | None = None) -> dict:
-    from chat.pipeline import handle_visitor_message
-    from chat.services import conversation_start, message_create
-    from knowledge.evaluation import percentile_ms
-    from triggers.evaluation import handoff_report
-
     decided, timings = [], []
     for number, row in enumerate(rows, start=1):
         conversation = conversation_start()

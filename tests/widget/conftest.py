@@ -5,7 +5,6 @@ with the in-memory channel layer, so broadcasts from the consumer's DB threads r
 """
 
 import asyncio
-import sys
 import threading
 import time
 import types
@@ -16,6 +15,8 @@ import pytest
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+
+from knowledge import answers
 
 ORIGIN = b"http://127.0.0.1"
 
@@ -94,7 +95,7 @@ def widget_application():
 
 async def drain_bot_replies() -> None:
     """Wait for bot replies still running in threads, so none writes after the test's DB flush."""
-    from chat.consumers import _background_tasks
+    from widget.consumers import _background_tasks
 
     while _background_tasks:
         await asyncio.gather(*list(_background_tasks), return_exceptions=True)
@@ -160,9 +161,7 @@ class ScriptedBot:
 
 @pytest.fixture
 def scripted_bot(monkeypatch):
-    """Replace knowledge.answers for this test (the pipeline imports it at call time)."""
+    """Replace knowledge.answers.answer_question for this test (the pipeline calls it through the module)."""
     bot = ScriptedBot()
-    module = types.ModuleType("knowledge.answers")
-    module.answer_question = bot.answer_question
-    monkeypatch.setitem(sys.modules, "knowledge.answers", module)
+    monkeypatch.setattr(answers, "answer_question", bot.answer_question)
     return bot

@@ -15,6 +15,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from knowledge.models import Article
+
 # --- The widget's script and stylesheet ---------------------------------------------------------
 # Served by a view at a stable URL (/widget.js) rather than a hashed static path, because the
 # embed tag lives in other people's HTML and can't change with each release; a short max-age
@@ -102,8 +104,6 @@ HELP_SLUG_RE = re.compile(r"/help/([-a-zA-Z0-9_]+)/?$")
 
 
 def _help_articles():
-    from knowledge.models import Article
-
     return Article.objects.filter(published=True, url__contains="/help/")
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat import views
+from widget import views
 
 urlpatterns = [
     path("", views.demo_home, name="demo-home"),
