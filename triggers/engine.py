@@ -1,12 +1,12 @@
 """The trigger engine: which rules fire for a visitor message. Pure: no Django, no I/O.
 
-    ruleset = compile_rules(specs, embed=embed)          # once per rule change (cached by services)
+    ruleset = compile_rules(specs, embed=embed)          # once per rule change (triggers.rule_cache)
     result = evaluate(ruleset, message, conversation, customer)
     result.matches   # every rule that fired, in order, with the values that matched
     result.handoff   # the first of them (by order) that hands off, or None
 
 Everything a rule may look at arrives in three small dataclasses (MessageContext,
-ConversationContext, CustomerContext) that triggers.services builds from the database, so the
+ConversationContext, CustomerContext) that triggers.selectors builds from the database, so the
 engine can be tested exhaustively without one and runs inline on every visitor message. The
 embedding model is not called here either: the caller passes the message's vector, and
 `compile_rules` takes an `embed` function for the rules' example phrases.

@@ -110,9 +110,6 @@ class Options:
     def error(self, message: str) -> RuleError:
         return RuleError(f"{self.where}: {message}")
 
-    def has(self, key: str) -> bool:
-        return key in self.item
-
     def get(self, key: str, *, required: bool = False) -> Any:
         if key in self.item:
             return self.item[key]
