@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.data import DATA
 from nlp.embeddings import embed
 from triggers import phrases
 from triggers.engine import (
@@ -42,7 +43,7 @@ from triggers.engine import (
     evaluate,
 )
 
-BITEXT = Path("/work/shared/data/bitext/bitext_utterances_8k.csv")
+BITEXT = DATA / "bitext" / "bitext_utterances_8k.csv"
 EXTRA_MESSAGES = [
     "THIS IS RIDICULOUS!! WHERE IS MY ORDER",
     "tlak to a humen please",

@@ -1,6 +1,6 @@
 """Convert CLINC150 (Larson et al. 2019) into the CSVs of `kb_import` and `evaluate answers`.
 
-    .venv/bin/python bench/clinc150_to_csv.py [--data /work/shared/data/clinc150] [--out var/bench]
+    .venv/bin/python bench/clinc150_to_csv.py [--data $HANDOFF_BENCH_DATA/clinc150] [--out var/bench]
 
 writes clinc150_train.csv (article=intent, question=text, answer=a short generic answer per
 intent; 150 articles, 15,000 example questions), clinc150_eval.csv (val + oos_val: text,
@@ -12,9 +12,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.data import DATA  # noqa: E402
 
 
 def answer_for(intent: str) -> str:
@@ -23,7 +27,7 @@ def answer_for(intent: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/clinc150"))
+    parser.add_argument("--data", type=Path, default=DATA / "clinc150")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
     args = parser.parse_args()
     splits = json.loads((args.data / "clinc150_train_val.json").read_text(encoding="utf-8"))

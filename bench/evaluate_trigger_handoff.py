@@ -2,7 +2,7 @@
 
 Run from the repo root (about a minute: it embeds and scores every utterance):
 
-    .venv/bin/python bench/evaluate_trigger_handoff.py [/work/shared/data/bitext/bitext_utterances_8k.csv]
+    .venv/bin/python bench/evaluate_trigger_handoff.py [$HANDOFF_BENCH_DATA/bitext/bitext_utterances_8k.csv]
 
 Each utterance goes through the engine alone (triggers.evaluation.evaluate_handoff_engine), as the
 first message of a conversation with the bot: the message phase, then the sentiment phase with the
@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.data import DATA
 from triggers.evaluation import evaluate_handoff_engine, read_handoff_csv
 
 
@@ -31,7 +32,7 @@ def half(text: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("path", nargs="?", default="/work/shared/data/bitext/bitext_utterances_8k.csv")
+    parser.add_argument("path", nargs="?", default=DATA / "bitext" / "bitext_utterances_8k.csv")
     parser.add_argument("--no-sentiment", action="store_true")
     args = parser.parse_args()
     rows = read_handoff_csv(args.path)

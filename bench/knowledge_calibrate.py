@@ -1,6 +1,6 @@
 """Fit the confidence calibration and threshold of knowledge/scoring.py on CLINC150, without touching val.
 
-    .venv/bin/python bench/knowledge_calibrate.py [--data /work/shared/data/clinc150] [--folds 5]
+    .venv/bin/python bench/knowledge_calibrate.py [--data $HANDOFF_BENCH_DATA/clinc150] [--folds 5]
 
 Uses only the train split (5-fold cross-validation: a probe trained on 4/5 of the example
 questions scores the held-out 1/5) and oos_train (scored by a probe trained on all of train):
@@ -29,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.data import DATA  # noqa: E402
 from knowledge.probe import fit_probe  # noqa: E402
 from nlp.embeddings import embed  # noqa: E402
 
@@ -93,7 +94,7 @@ def _threshold(confidence: np.ndarray, correct: np.ndarray, is_oos: np.ndarray) 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/clinc150"))
+    parser.add_argument("--data", type=Path, default=DATA / "clinc150")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "bench" / "clinc_calibration_embeddings.npz")
     args = parser.parse_args()

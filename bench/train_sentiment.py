@@ -2,7 +2,7 @@
 
 Run from the repo root (about 3 minutes on 2 cores, most of it embedding 14k tweets):
 
-    .venv/bin/python bench/train_sentiment.py [--data /work/shared/data/tweeteval] [--cache var/triggers-cache]
+    .venv/bin/python bench/train_sentiment.py [--data $HANDOFF_BENCH_DATA/tweeteval] [--cache var/triggers-cache]
 
 Data: TweetEval sentiment (SemEval-2017 4A), whose validation (2,000) and test (12,284) splits are
 available. The test split is cut in two halves with a fixed seed: one half trains, the other is
@@ -37,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.data import DATA  # noqa: E402
 from triggers import sentiment  # noqa: E402
 from triggers.evaluation import classification_report  # noqa: E402
 
@@ -145,8 +146,8 @@ def names(labels: np.ndarray) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/tweeteval"))
-    parser.add_argument("--clinc", type=Path, default=Path("/work/shared/data/clinc150"))
+    parser.add_argument("--data", type=Path, default=DATA / "tweeteval")
+    parser.add_argument("--clinc", type=Path, default=DATA / "clinc150")
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "triggers-cache")
     parser.add_argument("--out", type=Path, default=sentiment.MODEL_PATH)
     parser.add_argument("--heldout-csv", type=Path, help="also write the held-out half as text,label CSV")
