@@ -155,7 +155,6 @@ class Week:
         return reply
 
     def hand_off(self, conversation, answer: str, *, visitor_name: str, csat: int | None, reopen: bool) -> None:
-        from agents.services import agent_reply
         from handoff.services import (
             conversation_reopen,
             handoff_assign,
@@ -163,6 +162,7 @@ class Week:
             handoff_resolve,
             rating_submit,
         )
+        from inbox.services import agent_reply
 
         agent = self.rng.choice(self.agents)
         handoff = handoff_request(conversation=conversation, reason="Visitor asked for a person")

@@ -1,4 +1,4 @@
-"""Broadcasts to conversation groups: the one place that calls the channel layer's group_send.
+"""Broadcasts: the one place that calls the channel layer's group_send, and every group's name.
 
 Every event a conversation's listeners receive (the visitor's widget, and the agents' inbox,
 which joins the same `conversation_<id>` group) is built here as a TypedDict and sent through
@@ -9,6 +9,10 @@ never announced. The payloads are the wire format documented in docs/widget-prot
 On the channel layer an event travels as {"type": "chat.<event type>", "event": <payload>},
 so a consumer handles it in a method named after the event (`chat_message`, `chat_typing`,
 `chat_status`, `chat_bot_delta`) and usually just forwards `event` to its socket.
+
+The agents' inbox also listens on groups of its own (`team_<id>`, `agent_<id>`, every team's
+`inbox_all`, and `inbox_conversation_<id>` for internal notes). Their events are typed and
+built here too, and travel as {"type": "inbox.<event type>", "event": <payload>}.
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ class StatusEvent(TypedDict):
     status: str
     previous_status: str
     reason: str
-    # Free-form hints for the visitor's status line, filled by the handoff issue:
+    # Hints for the visitor's status line, filled by handoff.realtime.handoff_status_detail:
     # e.g. {"position": 3, "estimated_wait_seconds": 120, "agent_name": "Dana", "text": "..."}.
     detail: dict[str, Any]
 
@@ -82,6 +86,22 @@ ConversationEvent = MessageEvent | TypingEvent | StatusEvent | BotDeltaEvent
 
 def conversation_group(conversation_id: int) -> str:
     return f"conversation_{conversation_id}"
+
+
+ALL_TEAMS_GROUP = "inbox_all"  # managers see every team
+
+
+def team_group(team_id: int | None) -> str:
+    return f"team_{team_id}" if team_id else "team_none"
+
+
+def agent_group(agent_id: int) -> str:
+    return f"agent_{agent_id}"
+
+
+def inbox_conversation_group(conversation_id: int) -> str:
+    """Agents watching one conversation: internal notes go here, never to the visitor's group."""
+    return f"inbox_conversation_{conversation_id}"
 
 
 def send_to_conversation(conversation_id: int, event: ConversationEvent) -> None:
@@ -101,16 +121,16 @@ async def asend_to_conversation(conversation_id: int, event: ConversationEvent) 
 
 
 def _group_send(conversation_id: int, event: ConversationEvent) -> None:
-    _group_send_to(conversation_group(conversation_id), event)
+    _group_send_to(conversation_group(conversation_id), _envelope(event))
 
 
-def _group_send_to(group: str, event: dict[str, Any]) -> None:
+def _group_send_to(group: str, envelope: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(group, _envelope(event))
+        async_to_sync(layer.group_send)(group, envelope)
 
 
-def _envelope(event: dict[str, Any]) -> dict[str, Any]:
+def _envelope(event: ConversationEvent) -> dict[str, Any]:
     return {"type": f"chat.{event['type']}", "event": event}
 
 
@@ -187,15 +207,46 @@ def broadcast_typing(*, conversation_id: int, sender: Sender, is_typing: bool, n
     send_to_conversation(conversation_id, typing_event(sender=sender, is_typing=is_typing, name=name))
 
 
-def send_to_group(group: str, event: dict[str, Any]) -> None:
-    """Send a non-conversation event (e.g. the inbox's `inbox_changed`) to a group after commit.
+# --- Inbox events ----------------------------------------------------------------------------------
 
-    Travels as {"type": "inbox.<event type>", "event": ...}, handled by `inbox_<event type>`.
-    """
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, {"type": f"inbox.{event['type']}", "event": event})
+class InboxChangedEvent(TypedDict):
+    """A queue, an agent's list or an agent's availability changed: each inbox re-renders its lists."""
 
-    transaction.on_commit(send)
+    type: Literal["inbox_changed"]
+    conversation_id: NotRequired[int]  # the conversation that moved (a page showing it re-renders its header)
+    status: NotRequired[str]  # that conversation's status now
+    assigned_agent_id: NotRequired[int]  # a new assignment: that agent's browser chimes
+    trigger_alert: NotRequired[str]  # a trigger rule alerted the team, and why
+
+
+class NoteAddedEvent(TypedDict):
+    type: Literal["note_added"]
+    note_id: int
+
+
+InboxEvent = InboxChangedEvent | NoteAddedEvent
+
+
+def inbox_changed_event(
+    *, conversation: Conversation | None = None, assigned_agent_id: int | None = None, trigger_alert: str = ""
+) -> InboxChangedEvent:
+    event: InboxChangedEvent = {"type": "inbox_changed"}
+    if conversation is not None:
+        event.update(conversation_id=conversation.pk, status=conversation.status)
+    if assigned_agent_id is not None:
+        event["assigned_agent_id"] = assigned_agent_id
+    if trigger_alert:
+        event["trigger_alert"] = trigger_alert
+    return event
+
+
+def note_added_event(*, note_id: int) -> NoteAddedEvent:
+    return {"type": "note_added", "note_id": note_id}
+
+
+def send_to_group(group: str, event: InboxEvent) -> None:
+    """Send an inbox event to a group once the current transaction commits; the inbox consumer
+    handles it in `inbox_<event type>`."""
+    envelope = {"type": f"inbox.{event['type']}", "event": event}
+    transaction.on_commit(lambda: _group_send_to(group, envelope))

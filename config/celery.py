@@ -2,6 +2,7 @@ import os
 
 from celery import Celery
 from celery.signals import worker_init
+from django.db import connection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -17,8 +18,6 @@ def _open_database_before_forking(**_kwargs) -> None:
     pgserver counts the processes using a data dir by pid; registering the long-lived parent
     (rather than short-lived pool children) lets the server stop when the worker stops.
     """
-    from django.db import connection
-
     connection.ensure_connection()
     connection.close()
 

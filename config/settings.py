@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "triggers",
     "knowledge",
     "widget",
+    "inbox",
 ]
 
 MIDDLEWARE = [
@@ -139,7 +140,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Safety nets: routing and presence also run on every change; these catch what a restart missed.
     "handoff-route-waiting": {"task": "handoff.tasks.route_waiting_conversations", "schedule": 30.0},
-    "agents-presence-sweep": {"task": "agents.tasks.presence_sweep", "schedule": 30.0},
+    "handoff-presence-sweep": {"task": "handoff.tasks.presence_sweep", "schedule": 30.0},
     # Visitor messages whose sentiment task was lost (e.g. the broker was down) are scored late.
     "triggers-score-unscored-messages": {"task": "triggers.tasks.score_unscored_messages", "schedule": 60.0},
     "suggestions": {"task": "knowledge.tasks.generate_suggestions_nightly", "schedule": crontab(minute=30, hour=3)},

@@ -9,6 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("inbox/", include("agents.urls")),
+    path("inbox/", include("inbox.urls")),
     path("", include("widget.urls")),
 ]

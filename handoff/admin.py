@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.template.response import TemplateResponse
 
 from handoff.models import Handoff, HandoffEvent, HandoffReport, SatisfactionRating
+from handoff.reports import handoff_report
 
 
 class HandoffEventInline(admin.TabularInline):
@@ -52,10 +54,6 @@ class HandoffReportAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        from django.template.response import TemplateResponse
-
-        from handoff.reports import handoff_report
-
         try:
             days = max(1, min(int(request.GET.get("days", 30)), 365))
         except ValueError:

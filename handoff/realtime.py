@@ -1,6 +1,8 @@
-"""Broadcasts of handoff state to the visitor's widget (a `status` event, see docs/widget-protocol.md)."""
+"""What a handoff's changes look like to the visitor's widget (a `status` event, see
+docs/widget-protocol.md) and to the agents' inboxes (`inbox_changed` to the teams concerned)."""
 
 from chat.models import Conversation
+from chat.realtime import ALL_TEAMS_GROUP, agent_group, broadcast_status, inbox_changed_event, send_to_group, team_group
 from handoff.availability import TeamQueue, queued_in_order, wait_info, wait_text
 from handoff.models import Handoff, HandoffEvent
 
@@ -28,8 +30,6 @@ def rating_subject(handoff: Handoff | None) -> dict:
 
 def handoff_broadcast_state(*, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent) -> None:
     """Send the conversation's new status once the transaction commits (chat.realtime defers it)."""
-    from chat.realtime import broadcast_status
-
     broadcast_status(
         conversation=conversation,
         previous_status=event.from_status,
@@ -44,8 +44,6 @@ def handoff_broadcast_queue_positions(*, team_id: int | None, after: Handoff | N
     With `after` (a handoff that just joined the queue), only those behind it moved; otherwise
     (someone left the queue) everyone may have. The team's shared numbers are computed once.
     """
-    from chat.realtime import broadcast_status
-
     waiting = queued_in_order(team_id=team_id)
     if not waiting:
         return
@@ -59,3 +57,18 @@ def handoff_broadcast_queue_positions(*, team_id: int | None, after: Handoff | N
             reason="Queue update",
             detail={**info.as_dict(), "text": wait_text(info), "ask_email": not info.open},
         )
+
+
+def handoff_broadcast_inbox(*, conversation: Conversation, handoff: Handoff | None) -> None:
+    """The conversation's place in the inboxes changed: tell its team, managers, and its agent.
+
+    Each inbox re-renders its lists for its own user (each agent sees only their teams). A new
+    assignment also names the agent, whose browser chimes.
+    """
+    assigned = handoff.agent_id if handoff is not None and handoff.status == Handoff.Status.ASSIGNED else None
+    event = inbox_changed_event(conversation=conversation, assigned_agent_id=assigned)
+    groups = {ALL_TEAMS_GROUP, team_group(handoff.team_id if handoff else None)}
+    if handoff is not None and handoff.agent_id:
+        groups.add(agent_group(handoff.agent_id))
+    for group in sorted(groups):
+        send_to_group(group, event)

@@ -1,9 +1,10 @@
-"""The handoff lifecycle: request, assign, transfer, return to queue, resolve, hand back, reopen.
+"""The handoff lifecycle: request, assign, transfer, return to queue, resolve, hand back, reopen; routing.
 
 Each service locks the conversation row (select_for_update) before reading its state, so two
 requests for the same conversation are serialised by PostgreSQL and the second one sees what
-the first one did. Every transition is stored as a HandoffEvent; what the visitor and the
-agents see is broadcast only after the transaction commits (chat.realtime).
+the first one did. Every transition goes through `_transition`: it is stored as a HandoffEvent,
+the visitor is told in the chat, the widget and the inboxes hear of it, and routing runs; the
+broadcasts and routing wait for the transaction to commit (chat.realtime, transaction.on_commit).
 """
 
 import logging
@@ -16,8 +17,12 @@ from django.utils import timezone
 from agents.models import Agent, Team
 from agents.selectors import team_default
 from chat.models import Conversation, Message
+from chat.services import message_create
 from handoff.availability import wait_info, wait_text
 from handoff.models import Handoff, HandoffEvent, SatisfactionRating
+from handoff.realtime import handoff_broadcast_inbox, handoff_broadcast_queue_positions, handoff_broadcast_state
+from handoff.selectors import routing_next
+from handoff.signals import conversation_resolved
 from handoff.summary import summary_for_handoff
 
 logger = logging.getLogger(__name__)
@@ -31,11 +36,11 @@ class HandoffError(Exception):
 
 
 @dataclass(frozen=True)
-class _Transition:
-    action: str
-    to_status: str
-    reason: str = ""
-    note: str = ""
+class _Notice:
+    """A system message telling the visitor what just happened."""
+
+    text: str
+    metadata: dict
 
 
 def _lock(conversation: Conversation) -> Conversation:
@@ -52,57 +57,68 @@ def _record(
     *,
     conversation: Conversation,
     handoff: Handoff | None,
-    transition: _Transition,
+    action: str,
+    to_status: str,
+    reason: str,
+    note: str = "",
     actor=None,
     agent: Agent | None = None,
     team: Team | None = None,
 ) -> HandoffEvent:
-    """Move the conversation to the transition's status and store the event row."""
+    """Move the conversation to `to_status` and store the event row."""
     from_status = conversation.status
-    conversation.status = transition.to_status
+    conversation.status = to_status
     conversation.last_activity_at = timezone.now()
     conversation.save(update_fields=["status", "last_activity_at", "updated_at"])
     return HandoffEvent.objects.create(
         conversation=conversation,
         handoff=handoff,
-        action=transition.action,
+        action=action,
         from_status=from_status,
-        to_status=transition.to_status,
-        reason=transition.reason[:300],
-        note=transition.note,
+        to_status=to_status,
+        reason=reason[:300],
+        note=note,
         actor=actor,
         agent=agent,
         team=team,
     )
 
 
-def _tell_visitor(*, conversation: Conversation, text: str, metadata: dict) -> None:
-    from chat.services import message_create
-
-    message_create(conversation=conversation, sender=Message.Sender.SYSTEM, text=text, metadata=metadata)
-
-
-def _tell_visitor_they_wait(*, conversation: Conversation, handoff: Handoff, preface: str = "") -> None:
-    """Queue position and wait, or the team's hours and a request for an email when nobody can answer."""
-    info = wait_info(handoff=handoff)
-    _tell_visitor(
-        conversation=conversation,
-        text=preface + wait_text(info),
-        metadata={"kind": "handoff_queued", "wait": info.as_dict(), "ask_email": not info.open},
-    )
+def _transition(
+    *, conversation: Conversation, handoff: Handoff | None, notice: _Notice | None = None, route: bool = False, **change
+) -> HandoffEvent:
+    """Record the change (`_record`'s arguments), tell the visitor, broadcast the new state, and (with
+    `route`) offer the handoff's team queue to free agents once the transaction commits. Call it with
+    the conversation locked, inside the service's transaction."""
+    event = _record(conversation=conversation, handoff=handoff, **change)
+    _announce(conversation=conversation, handoff=handoff, event=event, notice=notice)
+    if route:
+        routing_request(team=handoff.team)
+    return event
 
 
-def _broadcast(*, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent) -> None:
-    """Tell the visitor's widget and the agents' inboxes that this conversation changed state."""
-    from handoff.realtime import handoff_broadcast_queue_positions, handoff_broadcast_state
-
+def _announce(
+    *, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent, notice: _Notice | None = None
+) -> None:
+    """Tell the visitor in the chat, then their widget, the others waiting in the queue, and the inboxes."""
+    if notice is not None:
+        message_create(
+            conversation=conversation, sender=Message.Sender.SYSTEM, text=notice.text, metadata=notice.metadata
+        )
     handoff_broadcast_state(conversation=conversation, handoff=handoff, event=event)
     if handoff is not None:
         joined = handoff if event.to_status == Status.QUEUED else None
         handoff_broadcast_queue_positions(team_id=handoff.team_id, after=joined)
-    from handoff.inbox_events import inbox_notify
+    handoff_broadcast_inbox(conversation=conversation, handoff=handoff)
 
-    inbox_notify(conversation=conversation, handoff=handoff)
+
+def _waiting_notice(*, handoff: Handoff, preface: str = "") -> _Notice:
+    """Queue position and wait, or the team's hours and a request for an email when nobody can answer."""
+    info = wait_info(handoff=handoff)
+    return _Notice(
+        text=preface + wait_text(info),
+        metadata={"kind": "handoff_queued", "wait": info.as_dict(), "ask_email": not info.open},
+    )
 
 
 def _customer_context(conversation: Conversation) -> dict:
@@ -156,24 +172,19 @@ def handoff_request(
             summary=summary_for_handoff(conversation=conversation, reason=reason),
             context=_customer_context(conversation),
         )
-        event = _record(
+        # Routed after commit: a new handoff may be first in line for a free agent.
+        _transition(
             conversation=conversation,
             handoff=handoff,
-            transition=_Transition(HandoffEvent.Action.REQUEST, Status.QUEUED, reason),
+            action=HandoffEvent.Action.REQUEST,
+            to_status=Status.QUEUED,
+            reason=reason,
             actor=actor,
             team=team,
+            notice=_waiting_notice(handoff=handoff),
+            route=True,
         )
-        _tell_visitor_they_wait(conversation=conversation, handoff=handoff)
-        _broadcast(conversation=conversation, handoff=handoff, event=event)
-    _route(team)
     return handoff
-
-
-def _route(team: Team | None) -> None:
-    """Offer the team's queue to its free agents right away (a new handoff may be first in line)."""
-    from handoff.routing import routing_assign_waiting
-
-    routing_assign_waiting(team=team)
 
 
 def handoff_assign(*, handoff: Handoff, agent: Agent, actor=None, reason: str = "Accepted from the queue") -> Handoff:
@@ -192,20 +203,20 @@ def handoff_assign(*, handoff: Handoff, agent: Agent, actor=None, reason: str = 
         handoff.assigned_at = now
         handoff.save(update_fields=["status", "agent", "assigned_at"])
         Agent.objects.filter(pk=agent.pk).update(last_assigned_at=now)
-        event = _record(
+        _transition(
             conversation=conversation,
             handoff=handoff,
-            transition=_Transition(HandoffEvent.Action.ASSIGN, Status.ASSIGNED, reason),
+            action=HandoffEvent.Action.ASSIGN,
+            to_status=Status.ASSIGNED,
+            reason=reason,
             actor=actor,
             agent=agent,
             team=handoff.team,
+            notice=_Notice(
+                text=f"{agent.public_name} has joined the conversation.",
+                metadata={"kind": "agent_joined", "agent": agent.public_name},
+            ),
         )
-        _tell_visitor(
-            conversation=conversation,
-            text=f"{agent.public_name} has joined the conversation.",
-            metadata={"kind": "agent_joined", "agent": agent.public_name},
-        )
-        _broadcast(conversation=conversation, handoff=handoff, event=event)
     return handoff
 
 
@@ -229,18 +240,19 @@ def handoff_transfer(
             handoff.status, handoff.agent, handoff.team = Handoff.Status.QUEUED, None, to_team
             to_status, visitor_text = Status.QUEUED, f"Transferring you to our {to_team.name} team."
         handoff.save(update_fields=["status", "agent", "team", "assigned_at"])
-        event = _record(
+        _transition(
             conversation=conversation,
             handoff=handoff,
-            transition=_Transition(HandoffEvent.Action.TRANSFER, to_status, "Transferred", note=note),
+            action=HandoffEvent.Action.TRANSFER,
+            to_status=to_status,
+            reason="Transferred",
+            note=note,
             actor=actor,
             agent=to_agent,
             team=to_team or handoff.team,
+            notice=_Notice(text=visitor_text, metadata={"kind": "transfer"}),
+            route=to_team is not None,  # the new team's free agents may take it
         )
-        _tell_visitor(conversation=conversation, text=visitor_text, metadata={"kind": "transfer"})
-        _broadcast(conversation=conversation, handoff=handoff, event=event)
-    if to_team is not None:
-        _route(to_team)
     return handoff
 
 
@@ -254,24 +266,26 @@ def handoff_return_to_queue(*, handoff: Handoff, reason: str, actor=None) -> Han
         previous_agent = handoff.agent
         handoff.status, handoff.agent, handoff.assigned_at = Handoff.Status.QUEUED, None, None
         handoff.save(update_fields=["status", "agent", "assigned_at"])
-        event = _record(
+        _transition(
             conversation=conversation,
             handoff=handoff,
-            transition=_Transition(HandoffEvent.Action.RETURN_TO_QUEUE, Status.QUEUED, reason),
+            action=HandoffEvent.Action.RETURN_TO_QUEUE,
+            to_status=Status.QUEUED,
+            reason=reason,
             actor=actor,
             agent=previous_agent,
             team=handoff.team,
+            notice=_waiting_notice(handoff=handoff, preface="We're finding another person to help you. "),
+            route=True,
         )
-        _tell_visitor_they_wait(
-            conversation=conversation, handoff=handoff, preface="We're finding another person to help you. "
-        )
-        _broadcast(conversation=conversation, handoff=handoff, event=event)
-    _route(handoff.team)
     return handoff
 
 
 def handoff_resolve(*, conversation: Conversation, actor=None, reason: str = "Resolved by the agent") -> Handoff | None:
-    """Close the conversation and ask the visitor to rate it (the person's help, if one helped)."""
+    """Close the conversation and ask the visitor to rate it (the person's help, if one helped).
+
+    Once it commits, `conversation_resolved` announces it (the knowledge base learns from it).
+    """
     with transaction.atomic():
         conversation = _lock(conversation)
         if conversation.status == Status.RESOLVED:
@@ -280,30 +294,33 @@ def handoff_resolve(*, conversation: Conversation, actor=None, reason: str = "Re
         if handoff is not None:
             handoff.status, handoff.ended_at = Handoff.Status.RESOLVED, timezone.now()
             handoff.save(update_fields=["status", "ended_at"])
-        event = _record(
+        helped_by = handoff.agent.public_name if handoff and handoff.agent else None
+        _transition(
             conversation=conversation,
             handoff=handoff,
-            transition=_Transition(HandoffEvent.Action.RESOLVE, Status.RESOLVED, reason),
+            action=HandoffEvent.Action.RESOLVE,
+            to_status=Status.RESOLVED,
+            reason=reason,
             actor=actor,
             agent=handoff.agent if handoff else None,
+            notice=_Notice(
+                text="This conversation has been resolved. How did we do?",
+                metadata={
+                    "kind": "csat_request",
+                    "subject": "human" if helped_by else "bot",
+                    "agent": helped_by,
+                    "handoff_id": handoff.pk if handoff else None,
+                },
+            ),
+            route=handoff is not None and handoff.agent_id is not None,  # the agent has a free slot again
         )
-        helped_by = handoff.agent.public_name if handoff and handoff.agent else None
-        _tell_visitor(
-            conversation=conversation,
-            text="This conversation has been resolved. How did we do?",
-            metadata={
-                "kind": "csat_request",
-                "subject": "human" if helped_by else "bot",
-                "agent": helped_by,
-                "handoff_id": handoff.pk if handoff else None,
-            },
+        conversation_id, handoff_id = conversation.pk, handoff.pk if handoff else None
+        # send_robust: a listener failing must not turn an agent's successful "Resolve" into an error.
+        transaction.on_commit(
+            lambda: conversation_resolved.send_robust(
+                sender=Conversation, conversation_id=conversation_id, handoff_id=handoff_id
+            )
         )
-        _broadcast(conversation=conversation, handoff=handoff, event=event)
-        from knowledge.learning.generation import suggestions_request_generation
-
-        suggestions_request_generation(conversation_id=conversation.pk)  # what the bot can learn, in a worker
-    if handoff is not None and handoff.agent_id:
-        _route(handoff.team)  # the agent has a free slot again
     return handoff
 
 
@@ -316,26 +333,24 @@ def handoff_hand_back(*, conversation: Conversation, actor=None) -> None:
             raise HandoffError(f"Conversation {conversation.pk} is already with the bot.")
         handoff.status, handoff.ended_at = Handoff.Status.HANDED_BACK, timezone.now()
         handoff.save(update_fields=["status", "ended_at"])
-        event = _record(
+        _transition(
             conversation=conversation,
             handoff=handoff,
-            transition=_Transition(HandoffEvent.Action.HAND_BACK, Status.BOT, "Handed back to the bot"),
+            action=HandoffEvent.Action.HAND_BACK,
+            to_status=Status.BOT,
+            reason="Handed back to the bot",
             actor=actor,
             agent=handoff.agent,
+            notice=_Notice(
+                text="You're back with our assistant. Ask for a person again any time.",
+                metadata={"kind": "handed_back"},
+            ),
+            route=handoff.agent_id is not None,
         )
-        _tell_visitor(
-            conversation=conversation,
-            text="You're back with our assistant. Ask for a person again any time.",
-            metadata={"kind": "handed_back"},
-        )
-        _broadcast(conversation=conversation, handoff=handoff, event=event)
-    if handoff.agent_id:
-        _route(handoff.team)
 
 
 def conversation_reopen(*, conversation: Conversation) -> Handoff | None:
     """A visitor wrote in a resolved conversation: back to the bot, or to the same team (HANDOFF_REOPEN_TO)."""
-    reopen_to = getattr(settings, "HANDOFF_REOPEN_TO", "bot")
     with transaction.atomic():
         conversation = _lock(conversation)
         if conversation.status != Status.RESOLVED:
@@ -344,9 +359,12 @@ def conversation_reopen(*, conversation: Conversation) -> Handoff | None:
         event = _record(
             conversation=conversation,
             handoff=last,
-            transition=_Transition(HandoffEvent.Action.REOPEN, Status.BOT, "The visitor wrote again"),
+            action=HandoffEvent.Action.REOPEN,
+            to_status=Status.BOT,
+            reason="The visitor wrote again",
         )
-        if reopen_to == "team" and last is not None:
+        if settings.HANDOFF_REOPEN_TO == "team" and last is not None:
+            # The new request announces where the conversation went.
             return handoff_request(
                 conversation=conversation,
                 reason="Reopened by the visitor",
@@ -354,8 +372,16 @@ def conversation_reopen(*, conversation: Conversation) -> Handoff | None:
                 team=last.team,
                 priority=last.priority,
             )
-        _broadcast(conversation=conversation, handoff=None, event=event)
+        # Announced without a handoff: the resolved one is over, and the bot has the conversation.
+        _announce(conversation=conversation, handoff=None, event=event)
     return None
+
+
+def handoff_first_reply_record(*, conversation: Conversation, message: Message) -> None:
+    """The assigned agent's first reply: when it came is the first-response time in reports."""
+    Handoff.objects.filter(
+        conversation=conversation, status=Handoff.Status.ASSIGNED, first_agent_reply_at__isnull=True
+    ).update(first_agent_reply_at=message.created_at)
 
 
 def rating_submit(*, conversation: Conversation, score: int, comment: str = "") -> SatisfactionRating:
@@ -385,3 +411,43 @@ def rating_submit(*, conversation: Conversation, score: int, comment: str = "") 
             score=score,
             comment=comment.strip()[:2000],
         )
+
+
+# --- Routing -----------------------------------------------------------------------------------------
+
+
+def routing_request(*, team: Team | None) -> None:
+    """Offer the team's queue to its free agents once the current transaction commits (at once
+    outside one): routing takes locks of its own, and must not run, or be rolled back, inside
+    the transaction of the change that called for it."""
+    transaction.on_commit(lambda: routing_assign_waiting(team=team))
+
+
+def routing_assign_waiting(*, team: Team | None, limit: int = 50) -> list[Handoff]:
+    """Assign as many waiting handoffs of `team` as there are free agents; returns those assigned.
+
+    Runs after every change that can free a slot or add work (a new handoff, an agent coming
+    online, a conversation resolved, transferred or handed back), once that change has committed.
+    """
+    assigned = []
+    for _ in range(limit):
+        with transaction.atomic():
+            pair = routing_next(team=team)
+            if pair is None:
+                break
+            handoff, agent = pair
+            try:
+                assigned.append(handoff_assign(handoff=handoff, agent=agent, reason="Routed automatically"))
+            except HandoffError as error:  # taken manually between our read and our write
+                logger.info("routing skipped handoff %s: %s", handoff.pk, error)
+    return assigned
+
+
+def routing_assign_all() -> list[Handoff]:
+    """Route every team's queue (the periodic sweep catches what a restart missed)."""
+    assigned = []
+    team_ids = set(Handoff.objects.filter(status=Handoff.Status.QUEUED).values_list("team_id", flat=True).distinct())
+    for team_id in team_ids:
+        team = Team.objects.filter(pk=team_id).first() if team_id else None
+        assigned += routing_assign_waiting(team=team)
+    return assigned

@@ -1,14 +1,10 @@
 """A short summary of the conversation so far, for the agent who takes it over.
 
-With an LLM configured it writes three sentences; without one (the default) the summary is
-extractive: the visitor's question, what the bot answered, and why it stopped.
+Extractive: the visitor's question, what the bot answered, and why it stopped. (No chat model
+writes it: the transcript would leave the process unscrubbed, and the request would wait on it.)
 """
 
-import logging
-
 from chat.models import Conversation, Message
-
-logger = logging.getLogger(__name__)
 
 MAX_QUOTE = 300
 
@@ -37,14 +33,4 @@ def summary_extractive(*, messages: list[Message], reason: str) -> str:
 
 
 def summary_for_handoff(*, conversation: Conversation, reason: str) -> str:
-    messages = list(conversation.messages.order_by("seq"))
-    extractive = summary_extractive(messages=messages, reason=reason)
-    try:
-        from nlp.llm import summarize_for_agent
-    except ImportError:
-        return extractive
-    try:
-        return summarize_for_agent(transcript=messages, reason=reason) or extractive
-    except Exception:  # the agent still gets the extractive summary if the LLM fails
-        logger.exception("LLM summary failed for conversation %s", conversation.pk)
-        return extractive
+    return summary_extractive(messages=list(conversation.messages.order_by("seq")), reason=reason)

@@ -222,15 +222,9 @@ def triggers_decision_apply(*, decision: TriggerDecision) -> None:
             metadata={"kind": "trigger", "rule_ids": list(decision.fired_rule_ids)},
         )
     for team in decision.notify_teams:
-        # "inbox_changed" is what the inbox already listens to; trigger_alert says why.
+        reason = decision.reason or ", ".join(str(i) for i in decision.fired_rule_ids)
         realtime.send_to_group(
-            f"team_{team.pk}",
-            {
-                "type": "inbox_changed",
-                "conversation_id": conversation.pk,
-                "status": conversation.status,
-                "trigger_alert": decision.reason or ", ".join(str(i) for i in decision.fired_rule_ids),
-            },
+            realtime.team_group(team.pk), realtime.inbox_changed_event(conversation=conversation, trigger_alert=reason)
         )
     if decision.handoff and conversation.status == Conversation.Status.BOT:
         handoff_request(

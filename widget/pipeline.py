@@ -16,7 +16,7 @@ from django.db import transaction
 
 from chat import realtime, selectors, services
 from chat.models import Conversation, Message
-from handoff.inbox_events import inbox_notify
+from handoff.realtime import handoff_broadcast_inbox
 from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_request
 from knowledge import answers
@@ -53,7 +53,7 @@ def handle_visitor_message(*, message: Message) -> Message | None:
 
 def _notify_agents(conversation: Conversation) -> None:
     """A new visitor message while a person is involved: unread counts in the inbox change."""
-    inbox_notify(conversation=conversation, handoff=handoff_open(conversation=conversation))
+    handoff_broadcast_inbox(conversation=conversation, handoff=handoff_open(conversation=conversation))
 
 
 class HandoffRequestFailed(Exception):

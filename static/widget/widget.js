@@ -263,7 +263,7 @@
     typingTimer = setTimeout(function () { typing.hidden = true; }, 15000);
   }
 
-  // The status line. The handoff issue fills `detail` (position, estimated_wait_seconds, agent_name, text).
+  // The status line. `detail` (from handoff/realtime.py) has position, estimated_wait_seconds, agent_name, text.
   function showStatus(newStatus, detail) {
     status = newStatus;
     detail = detail || {};

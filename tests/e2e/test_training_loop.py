@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import expect
 
 from agents.models import Agent, BusinessHours
-from agents.services import agent_reply
 from chat.models import Conversation, Message
 from handoff.models import Handoff
 from handoff.services import handoff_resolve
+from inbox.services import agent_reply
 from knowledge.answers import DECLINE_TEXT
 from knowledge.models import Article, TrainingSuggestion
 from tests.e2e.support import Widget, in_thread

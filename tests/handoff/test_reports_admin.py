@@ -6,6 +6,8 @@ from tests.factories import ConversationFactory
 pytestmark = pytest.mark.django_db
 
 
+# Routing runs once the change commits: this test commits for real.
+@pytest.mark.django_db(transaction=True)
 def test_the_report_counts_containment_waits_and_csat(client, manager, open_team, make_agent):
     make_agent("Dana")
     helped = ConversationFactory()

@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from agents.models import Agent
 from chat.models import Conversation, Message
@@ -16,6 +16,7 @@ from handoff.services import (
     handoff_return_to_queue,
     handoff_transfer,
 )
+from handoff.signals import conversation_resolved
 from tests.factories import ConversationFactory, MessageFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,8 @@ def last_system_message(conversation) -> Message:
     return conversation.messages.filter(sender=Message.Sender.SYSTEM).order_by("-seq").first()
 
 
+# Routing runs once the change commits: this test commits for real.
+@pytest.mark.django_db(transaction=True)
 def test_a_request_queues_the_conversation_and_tells_the_visitor_the_wait(conversation, open_team, make_agent):
     make_agent("Dana", capacity=1)
     earlier = handoff_request(conversation=ConversationFactory(), reason="first")
@@ -79,6 +82,8 @@ def test_the_handoff_carries_a_summary_and_the_customers_context(open_team):
     assert handoff.context["pages"] == ["/pricing"]
 
 
+# Routing runs once the change commits: this test commits for real.
+@pytest.mark.django_db(transaction=True)
 def test_assigning_records_the_transition_and_tells_the_visitor_who_joined(conversation, make_agent):
     dana = make_agent("Dana")
     handoff = handoff_request(conversation=conversation, reason="x")
@@ -162,6 +167,8 @@ def test_transfer_to_an_agent_hands_it_over_directly(conversation, make_agent):
     assert last_system_message(conversation).text == "Sam is taking over the conversation."
 
 
+# Routing runs once the change commits: this test commits for real.
+@pytest.mark.django_db(transaction=True)
 def test_returning_to_the_queue_frees_the_conversation_for_another_agent(conversation, make_agent):
     dana = make_agent("Dana")
     handoff = handoff_request(conversation=conversation, reason="x")
@@ -172,6 +179,8 @@ def test_returning_to_the_queue_frees_the_conversation_for_another_agent(convers
     assert statuses(conversation)[-1] == ("return_to_queue", "assigned", "queued")
 
 
+# Routing runs once the change commits: this test commits for real.
+@pytest.mark.django_db(transaction=True)
 def test_resolving_asks_the_visitor_to_rate_the_person_who_helped(conversation, make_agent):
     make_agent("Dana")
     handoff_request(conversation=conversation, reason="x")
@@ -213,6 +222,8 @@ def test_a_resolved_conversation_can_reopen_to_the_same_team(conversation, setti
     assert [action for action, *_ in statuses(conversation)] == ["request", "resolve", "reopen", "request"]
 
 
+# Routing runs once the change commits: this test commits for real.
+@pytest.mark.django_db(transaction=True)
 def test_a_rating_after_a_persons_help_is_about_that_person(conversation, make_agent):
     from handoff.services import rating_submit
 
@@ -255,3 +266,42 @@ def test_when_the_first_in_line_is_taken_the_others_hear_their_new_position(
 
     event = async_to_sync(layer.receive)(channel)["event"]
     assert (event["type"], event["reason"], event["detail"]["position"]) == ("status", "Queue update", 1)
+
+
+# --- Routing and resolution wait for the commit ------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_routing_waits_for_the_callers_transaction_to_commit(open_team, make_agent):
+    make_agent("Dana")
+    conversation = ConversationFactory()
+    with transaction.atomic():  # e.g. a trigger rule handing off inside the pipeline's transaction
+        handoff = handoff_request(conversation=conversation, reason="x")
+        handoff.refresh_from_db()
+        assert (handoff.status, handoff.agent) == ("queued", None), "not routed inside the caller's transaction"
+    handoff.refresh_from_db()
+    assert (handoff.status, handoff.agent.public_name) == ("assigned", "Dana")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resolving_announces_the_conversation_and_its_handoff_once_committed(open_team, make_agent):
+    make_agent("Dana")
+    conversation = ConversationFactory()
+    handoff = handoff_request(conversation=conversation, reason="x")
+    heard = []
+
+    def receiver(sender, **kwargs):
+        heard.append(kwargs)
+
+    conversation_resolved.connect(receiver)
+    try:
+        with transaction.atomic():
+            handoff_resolve(conversation=conversation)
+            assert heard == [], "announced only once the resolution is committed"
+        handoff_resolve(conversation=ConversationFactory(), reason="Visitor ended the chat")
+    finally:
+        conversation_resolved.disconnect(receiver)
+    assert [{k: v for k, v in kwargs.items() if k != "signal"} for kwargs in heard] == [
+        {"conversation_id": conversation.pk, "handoff_id": handoff.pk},
+        {"conversation_id": Conversation.objects.latest("id").pk, "handoff_id": None},
+    ]

@@ -65,7 +65,7 @@ def visitor_asks(conversation, text: str) -> tuple[Message, Message]:
 
 
 def agent_answers_and_resolves(conversation, agent, *replies: str, rating: int | None = None) -> Handoff:
-    from agents.services import agent_reply
+    from inbox.services import agent_reply
 
     handoff = handoff_request(conversation=conversation, reason="Visitor asked for a person")
     handoff_assign(handoff=handoff, agent=agent)

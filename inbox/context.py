@@ -1,11 +1,11 @@
 """Template contexts shared by the inbox views (HTTP) and the inbox consumer (WebSocket pushes)."""
 
 from agents.models import Agent, Team
-from agents.selectors import conversations_visible_to, inbox_mine, inbox_queue
-from agents.transcript import transcript_entries
 from chat.models import Conversation
 from handoff.models import Handoff
 from handoff.selectors import handoff_open
+from inbox.selectors import inbox_mine, inbox_queue
+from inbox.transcript import transcript_entries
 
 
 def sidebar_context(*, user, agent: Agent | None) -> dict:
@@ -40,7 +40,3 @@ def conversation_context(*, user, agent: Agent | None, conversation: Conversatio
         **header_context(agent=agent, conversation=conversation),
         "entries": transcript_entries(conversation=conversation),
     }
-
-
-def visible_conversation(*, user, conversation_id: int) -> Conversation | None:
-    return conversations_visible_to(user=user).select_related("customer").filter(pk=conversation_id).first()

@@ -16,11 +16,23 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from agents.inbox_context import header_context, sidebar_context, visible_conversation
-from agents.models import AgentConnection
+from agents.models import AgentConnection, InternalNote
 from agents.selectors import agent_for_user, user_is_manager
 from chat.db import database_sync_to_async
-from handoff.inbox_events import ALL_TEAMS_GROUP, agent_group, team_group
+from chat.models import Message
+from chat.realtime import (
+    ALL_TEAMS_GROUP,
+    agent_group,
+    asend_to_conversation,
+    conversation_group,
+    inbox_conversation_group,
+    team_group,
+    typing_event,
+)
+from handoff.presence import agent_mark_away_if_gone
+from inbox.context import header_context, sidebar_context
+from inbox.selectors import visible_conversation
+from inbox.services import conversation_mark_read
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +58,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
                 await self.close(code=4404)  # not theirs to watch: same answer as a missing one
                 return
             self.conversation_id = int(requested)
-            groups += [f"conversation_{self.conversation_id}", f"inbox_conversation_{self.conversation_id}"]
+            groups += [conversation_group(self.conversation_id), inbox_conversation_group(self.conversation_id)]
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
@@ -62,8 +74,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         if getattr(self, "agent", None) is not None:
             await database_sync_to_async(self._forget_connection)()
             # The last tab closing makes the agent away, unless another tab opens within the grace period.
-            grace = getattr(settings, "HANDOFF_PRESENCE_GRACE_SECONDS", 30)
-            asyncio.get_running_loop().create_task(self._away_after(grace))
+            asyncio.get_running_loop().create_task(self._away_after(settings.HANDOFF_PRESENCE_GRACE_SECONDS))
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """htmx's ws-send posts the reply form's values; we only act on the typing ping."""
@@ -72,8 +83,6 @@ class InboxConsumer(AsyncWebsocketConsumer):
         except json.JSONDecodeError:
             return
         if data.get("typing") and self.conversation_id and self.agent is not None:
-            from chat.realtime import asend_to_conversation, typing_event
-
             await asend_to_conversation(
                 self.conversation_id, typing_event(sender="agent", is_typing=True, name=self.agent.public_name)
             )
@@ -128,7 +137,6 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     async def _away_after(self, grace: float) -> None:
         await asyncio.sleep(grace)
-        from agents.services import agent_mark_away_if_gone
 
         def check() -> bool:
             tabs = AgentConnection.objects.filter(agent=self.agent).count()
@@ -154,9 +162,6 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _render_message(self, seq: int) -> str:
-        from agents.services import conversation_mark_read
-        from chat.models import Message
-
         message = (
             Message.objects.select_related("author__agent")
             .filter(conversation_id=self.conversation_id, seq=seq)
@@ -171,8 +176,6 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _render_note(self, note_id: int) -> str:
-        from agents.models import InternalNote
-
         note = (
             InternalNote.objects.select_related("author")
             .filter(pk=note_id, conversation_id=self.conversation_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agents import views
+from inbox import views
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),

@@ -14,12 +14,16 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.inbox_context import conversation_context, sidebar_context
 from agents.models import Agent, CannedResponse, Team
-from agents.selectors import agent_for_user, conversations_visible_to, handoffs_visible_to, user_is_manager
-from agents.services import AgentError, agent_reply, agent_set_status, conversation_mark_read, note_add
+from agents.selectors import agent_for_user, user_is_manager
+from agents.services import AgentError
+from handoff.presence import agent_set_status
 from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_assign, handoff_hand_back, handoff_resolve, handoff_transfer
+from inbox.context import conversation_context, sidebar_context
+from inbox.selectors import conversations_visible_to, handoffs_visible_to
+from inbox.services import agent_reply, conversation_mark_read, note_add
+from knowledge.retrieval import retrieve
 
 
 def inbox_user_required(view):
@@ -185,11 +189,7 @@ def conversation_suggestions(request, conversation_id: int):
     """Knowledge-base passages for the visitor's latest question, to quote or adapt in a reply."""
     conversation = _visible_conversation(request, conversation_id)
     question = conversation.messages.filter(sender="visitor").order_by("-seq").values_list("text", flat=True).first()
-    passages = []
-    if question:
-        from knowledge.retrieval import retrieve
-
-        passages = retrieve(query=question, limit=3)
+    passages = retrieve(query=question, limit=3) if question else []
     return render(request, "inbox/partials/suggestions.html", {"passages": passages, "question": question})
 
 

@@ -77,7 +77,7 @@ async def test_other_teams_queues_are_not_pushed(billing_agent, support_team, al
 async def test_visitor_messages_and_notes_are_appended_escaped_and_notes_never_reach_the_visitor(
     agent, queued_conversation
 ):
-    from agents.services import note_add
+    from inbox.services import note_add
     from tests.factories import MessageFactory
 
     visitor_side = get_channel_layer()

@@ -1,0 +1,63 @@
+"""What a user may see in the inbox, and the inbox's lists. Every inbox view and WebSocket
+subscription resolves conversations through `conversations_visible_to`."""
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from agents.models import Agent, ConversationRead
+from agents.selectors import agent_for_user, user_is_manager
+from chat.models import Conversation, Message
+from handoff.models import Handoff
+
+
+def conversations_visible_to(*, user) -> QuerySet[Conversation]:
+    """The conversations this user may open: all for managers; for agents, those handed to their
+    teams or to them."""
+    if user_is_manager(user):
+        return Conversation.objects.all()
+    agent = agent_for_user(user)
+    if agent is None:
+        return Conversation.objects.none()
+    return Conversation.objects.filter(Q(handoffs__team__in=agent.teams.all()) | Q(handoffs__agent=agent)).distinct()
+
+
+def visible_conversation(*, user, conversation_id: int) -> Conversation | None:
+    return conversations_visible_to(user=user).select_related("customer").filter(pk=conversation_id).first()
+
+
+def handoffs_visible_to(*, user) -> QuerySet[Handoff]:
+    handoffs = Handoff.objects.select_related("conversation__customer", "team", "agent__user")
+    if user_is_manager(user):
+        return handoffs
+    agent = agent_for_user(user)
+    if agent is None:
+        return handoffs.none()
+    return handoffs.filter(Q(team__in=agent.teams.all()) | Q(agent=agent))
+
+
+def inbox_queue(*, user) -> QuerySet[Handoff]:
+    """Waiting conversations the user can pick up: highest priority first, then longest waiting."""
+    return handoffs_visible_to(user=user).filter(status=Handoff.Status.QUEUED).order_by("-priority", "requested_at")
+
+
+def inbox_mine(*, agent: Agent | None) -> QuerySet[Handoff]:
+    """The agent's open conversations, each with `unread`: visitor messages after their read marker."""
+    if agent is None:
+        return Handoff.objects.none()
+    read_up_to = ConversationRead.objects.filter(agent=agent, conversation=OuterRef("conversation")).values(
+        "last_read_seq"
+    )
+    unread = (
+        Message.objects.filter(conversation=OuterRef("conversation"), sender=Message.Sender.VISITOR)
+        .filter(seq__gt=Coalesce(Subquery(read_up_to), 0))
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        Handoff.objects.filter(agent=agent, status=Handoff.Status.ASSIGNED)
+        .select_related("conversation__customer", "team")
+        .annotate(unread=Coalesce(Subquery(unread), 0))
+        .order_by("-conversation__last_activity_at")
+    )

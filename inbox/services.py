@@ -1,0 +1,48 @@
+"""The inbox's writes: an agent's reply to the visitor, internal notes, read markers."""
+
+from django.db import transaction
+
+from agents.models import Agent, ConversationRead, InternalNote
+from agents.services import AgentError
+from chat.models import Conversation, Message
+from chat.realtime import inbox_conversation_group, note_added_event, send_to_group
+from chat.services import message_create
+from handoff.services import handoff_first_reply_record
+
+MAX_REPLY_CHARS = 4000
+
+
+def agent_reply(*, agent_user, conversation: Conversation, text: str) -> Message:
+    """An agent's message to the visitor (only while the conversation is with a person)."""
+    text = text.strip()
+    if not text:
+        raise AgentError("Write a reply first.")
+    if len(text) > MAX_REPLY_CHARS:
+        raise AgentError("Replies are limited to 4,000 characters.")
+    if conversation.status not in (Conversation.Status.QUEUED, Conversation.Status.ASSIGNED):
+        state = conversation.get_status_display().lower()
+        raise AgentError(f"Conversation {conversation.pk} is {state}; a person can reply once it is handed off.")
+    with transaction.atomic():
+        message, _ = message_create(
+            conversation=conversation, sender=Message.Sender.AGENT, text=text, author=agent_user
+        )
+        handoff_first_reply_record(conversation=conversation, message=message)
+    return message
+
+
+def note_add(*, author, conversation: Conversation, text: str) -> InternalNote:
+    """An internal note: stored and shown to agents in the transcript, never sent to the visitor."""
+    text = text.strip()
+    if not text:
+        raise AgentError("Write the note first.")
+    with transaction.atomic():
+        note = InternalNote.objects.create(conversation=conversation, author=author, text=text[:4000])
+        # Agents' conversation views listen on their own group: the visitor's group never sees notes.
+        send_to_group(inbox_conversation_group(conversation.pk), note_added_event(note_id=note.pk))
+    return note
+
+
+def conversation_mark_read(*, agent: Agent, conversation: Conversation) -> None:
+    ConversationRead.objects.update_or_create(
+        agent=agent, conversation=conversation, defaults={"last_read_seq": conversation.last_seq}
+    )
