@@ -62,3 +62,21 @@ def message_create(
         conversation.last_activity_at = now
         realtime.broadcast_message(message)
     return message, True
+
+
+def customer_update(
+    *, customer: Customer, changes: dict[str, Any], attributes: dict[str, Any] | None = None
+) -> Customer:
+    """Change a customer's details; `attributes` are merged into the stored ones (None removes a key).
+
+    Locked, so two integrations writing different attributes at once (a CRM sync, the API) keep both.
+    """
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        for name, value in changes.items():
+            setattr(customer, name, value)
+        if attributes:
+            merged = {**customer.attributes, **attributes}
+            customer.attributes = {key: value for key, value in merged.items() if value is not None}
+        customer.save()
+    return customer

@@ -275,3 +275,39 @@ def _source_queue(*, source: Source, task) -> None:
     Source.objects.filter(pk=source.pk).update(status=Source.Status.QUEUED, last_error="", updated_at=timezone.now())
     source_id = source.pk
     transaction.on_commit(lambda: task.delay(source_id))
+
+
+# --- Articles written one at a time (the REST API) ----------------------------------------------------
+
+
+ARTICLE_FIELDS = ("title", "body", "url", "tags", "published", "source")
+
+
+def article_save(*, article: Article, changes: dict, questions: Sequence[str] | None = None) -> Article:
+    """Create or update one article (and, if given, exactly its example questions), then queue what
+    follows an edit in admin: re-embedding if its content changed, retraining if publication did."""
+    unknown = set(changes) - set(ARTICLE_FIELDS)
+    if unknown:
+        raise KnowledgeError(f"Articles have no field {', '.join(sorted(unknown))}")
+    is_new = article.pk is None
+    was_published = article.published
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(article, name, value)
+        article.save()
+        if questions is not None:
+            wanted = list(dict.fromkeys(q.strip()[:500] for q in questions if q.strip()))
+            article.example_questions.exclude(text__in=wanted).delete()
+            ExampleQuestion.objects.bulk_create(
+                [ExampleQuestion(article=article, text=q) for q in wanted], ignore_conflicts=True
+            )
+        article_request_embedding(article=article)
+        if not is_new and was_published != article.published:
+            classifier_request_training()
+    return article
+
+
+def article_delete(*, article: Article) -> None:
+    with transaction.atomic():
+        article.delete()
+        classifier_request_training()

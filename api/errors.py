@@ -1,0 +1,27 @@
+"""Domain errors from the services become 409 Conflict with the service's own message.
+
+Views call the same race-safe services as the inbox; when a service refuses ("Conversation 41 is
+already assigned to Dana"), the client gets that sentence, not a 500.
+"""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from agents.services import AgentError
+from handoff.services import HandoffError
+from knowledge.services import KnowledgeError
+
+DOMAIN_ERRORS = (HandoffError, AgentError, KnowledgeError)
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the conversation's current state."
+    default_code = "conflict"
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DOMAIN_ERRORS):
+        exc = Conflict(str(exc))
+    return drf_exception_handler(exc, context)

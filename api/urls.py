@@ -1,0 +1,24 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("knowledge/articles", views.ArticleViewSet, basename="article")
+router.register("knowledge/sources", views.SourceViewSet, basename="source")
+router.register("trigger-rules", views.TriggerRuleViewSet, basename="trigger-rule")
+router.register("customers", views.CustomerViewSet, basename="customer")
+
+v1 = [
+    path("knowledge/search/", views.KnowledgeSearchView.as_view(), name="knowledge-search"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "api"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]
