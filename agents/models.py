@@ -81,6 +81,10 @@ class Agent(models.Model):
     max_concurrent = models.PositiveSmallIntegerField(default=3)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OFFLINE, db_index=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # When and why the status last changed when the agent did not choose it ("All inbox tabs
+    # closed"): the inbox tells them so when they come back. Empty when they chose it.
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.CharField(max_length=200, blank=True)
     # When routing last gave this agent a conversation: ties in load go to whoever waited longest.
     last_assigned_at = models.DateTimeField(null=True, blank=True)
 

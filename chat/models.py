@@ -1,8 +1,13 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
+
+# Full-text search of messages (the inbox's search): English stemming, so "refunds" finds "refund".
+SEARCH_CONFIG = "english"
 
 
 class Customer(models.Model):
@@ -41,6 +46,20 @@ class Conversation(models.Model):
     # which serialises concurrent writers on this row and keeps seq gap-free and monotonic.
     last_seq = models.PositiveIntegerField(default=0)
     tags = models.JSONField(default=list, blank=True)
+    # Copied from its current handoff by the handoff lifecycle (handoff.services._record), so the
+    # inbox's lists are one indexed query: the team whose agents see it (of its latest handoff;
+    # None before any), who holds it now, and how urgent it is.
+    team = models.ForeignKey("agents.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assignee = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    priority = models.SmallIntegerField(default=0)
+    # Since when the visitor has been waiting for a person: set when they are queued (or write
+    # while a person has the conversation), cleared by an agent's reply and when it ends. The
+    # inbox's timers and SLA colours count from it.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    # Snoozed by an agent: out of the lists until snoozed_until, or (snoozed_until empty) until
+    # the visitor writes again; a visitor's message always wakes it.
+    snoozed_at = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
     # Running sentiment of the visitor's messages (-1 very negative .. 1 very positive).
     sentiment = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -49,6 +68,10 @@ class Conversation(models.Model):
 
     class Meta:
         ordering = ["-last_activity_at"]
+        indexes = [
+            models.Index(fields=["team", "status", "-priority", "waiting_since"], name="conversation_inbox"),
+            GinIndex(fields=["tags"], name="conversation_tags"),
+        ]
 
     def __str__(self) -> str:
         return f"Conversation {self.pk} ({self.get_status_display()})"
@@ -74,9 +97,16 @@ class Message(models.Model):
     # The bot's sources and confidence, trigger details and the like.
     metadata = models.JSONField(default=dict, blank=True)
     sentiment = models.FloatField(null=True, blank=True)
+    # Kept by PostgreSQL itself, for the inbox's search.
+    search = models.GeneratedField(
+        expression=SearchVector("text", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["conversation", "seq"]
+        indexes = [GinIndex(fields=["search"], name="message_search")]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),
             models.UniqueConstraint(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from chat import realtime
@@ -48,7 +49,9 @@ def message_create(
             return existing, False
         seq = last_seq + 1
         now = timezone.now()
-        Conversation.objects.filter(pk=conversation.pk).update(last_seq=seq, last_activity_at=now, updated_at=now)
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_seq=seq, last_activity_at=now, updated_at=now, **_inbox_changes(sender=sender, now=now)
+        )
         message = Message.objects.create(
             conversation=conversation,
             seq=seq,
@@ -80,3 +83,21 @@ def customer_update(
             customer.attributes = {key: value for key, value in merged.items() if value is not None}
         customer.save()
     return customer
+
+
+def _inbox_changes(*, sender: str, now) -> dict[str, Any]:
+    """What a new message does to the inbox's fields: a visitor's wakes a snoozed conversation and,
+    with a person involved, starts the wait for a reply (if not already waiting); an agent's ends it."""
+    if sender == Message.Sender.VISITOR:
+        with_a_person = [Conversation.Status.QUEUED, Conversation.Status.ASSIGNED]
+        return {
+            "snoozed_at": None,
+            "snoozed_until": None,
+            "waiting_since": Case(
+                When(status__in=with_a_person, waiting_since__isnull=True, then=Value(now)),
+                default=F("waiting_since"),
+            ),
+        }
+    if sender == Message.Sender.AGENT:
+        return {"waiting_since": None}
+    return {}

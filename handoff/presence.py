@@ -18,8 +18,9 @@ from handoff.services import handoff_return_to_queue, routing_request
 
 
 def agent_set_status(*, agent: Agent, status: str, reason: str = "") -> Agent:
-    """Change availability; routing sees it at once (raises AgentError for an unknown status)."""
-    agent, previous = agent_status_set(agent=agent, status=status)
+    """Change availability; routing sees it at once (raises AgentError for an unknown status).
+    `reason` is given when the agent did not choose it; their inbox tells them."""
+    agent, previous = agent_status_set(agent=agent, status=status, reason=reason)
     if status == Agent.Status.OFFLINE and previous != status and settings.HANDOFF_REQUEUE_ON_OFFLINE:
         for handoff in Handoff.objects.filter(agent=agent, status=Handoff.Status.ASSIGNED):
             handoff_return_to_queue(handoff=handoff, reason=reason or f"{agent.public_name} went offline")

@@ -65,11 +65,13 @@ def _record(
     agent: Agent | None = None,
     team: Team | None = None,
 ) -> HandoffEvent:
-    """Move the conversation to `to_status` and store the event row."""
+    """Move the conversation to `to_status`, copy what the inbox lists need from its handoff, and
+    store the event row."""
     from_status = conversation.status
     conversation.status = to_status
     conversation.last_activity_at = timezone.now()
-    conversation.save(update_fields=["status", "last_activity_at", "updated_at"])
+    _mirror_handoff(conversation, handoff)
+    conversation.save(update_fields=["status", "last_activity_at", "updated_at", *MIRRORED_FIELDS])
     return HandoffEvent.objects.create(
         conversation=conversation,
         handoff=handoff,
@@ -82,6 +84,23 @@ def _record(
         agent=agent,
         team=team,
     )
+
+
+MIRRORED_FIELDS = ("team", "assignee", "priority", "waiting_since", "snoozed_at", "snoozed_until")
+
+
+def _mirror_handoff(conversation: Conversation, handoff: Handoff | None) -> None:
+    """The conversation's inbox fields, from the handoff it has now (the inbox's lists and access
+    read them; a test checks them after every transition). Any transition ends a snooze."""
+    if handoff is not None:
+        conversation.team_id = handoff.team_id
+        conversation.priority = handoff.priority
+        conversation.assignee_id = handoff.agent_id if handoff.status == Handoff.Status.ASSIGNED else None
+    if conversation.status == Status.QUEUED:
+        conversation.waiting_since = conversation.waiting_since or timezone.now()
+    elif conversation.status != Status.ASSIGNED:
+        conversation.waiting_since = None  # with the bot, or resolved: nobody waits for a person
+    conversation.snoozed_at = conversation.snoozed_until = None
 
 
 def _transition(
