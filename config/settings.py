@@ -4,6 +4,7 @@ See README.md for the list. Unset DATABASE_URL starts the embedded PostgreSQL; u
 uses the in-memory channel layer and runs Celery tasks eagerly in the calling process.
 """
 
+import ipaddress
 import re
 import secrets
 from pathlib import Path
@@ -147,6 +148,8 @@ CELERY_BEAT_SCHEDULE = {
     "handoff-presence-sweep": {"task": "handoff.tasks.presence_sweep", "schedule": 30.0},
     # Visitor messages whose sentiment task was lost (e.g. the broker was down) are scored late.
     "triggers-score-unscored-messages": {"task": "triggers.tasks.score_unscored_messages", "schedule": 60.0},
+    # A source left "running" by a killed worker is marked failed, so it can be run again.
+    "knowledge-recover-stale-sources": {"task": "knowledge.tasks.recover_stale_sources", "schedule": 300.0},
     "suggestions": {"task": "knowledge.tasks.generate_suggestions_nightly", "schedule": crontab(minute=30, hour=3)},
 }
 
@@ -183,6 +186,17 @@ HANDOFF_ANSWER_THRESHOLD = env_float("HANDOFF_ANSWER_THRESHOLD", 0.1)
 # Threads answering visitors in each web process: extractive answers are CPU work (a few threads
 # suffice), a chat model's are mostly waiting on the network.
 WIDGET_BOT_THREADS = env_int("WIDGET_BOT_THREADS", 4 if LLM_PROVIDER == "none" else 32, minimum=1)
+
+# --- Outbound requests (crawls, later webhooks): see outbound/ ----------------------------------
+# Networks exempt from the private-address guard, e.g. "10.0.5.0/24" for an intranet help centre.
+OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS", [])
+for _network in OUTBOUND_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"OUTBOUND_ALLOWED_NETWORKS: {_network!r} is not a network like 10.0.5.0/24"
+        ) from None
 
 # --- Auth, i18n, files --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

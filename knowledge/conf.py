@@ -33,8 +33,19 @@ DEFAULTS: dict[str, Any] = {
     # Answers quote at most this many characters of the best passage in extractive mode.
     "EXTRACT_MAX_CHARS": 700,
     "CRAWL_DELAY_SECONDS": 0.5,
-    "CRAWL_TIMEOUT_SECONDS": 10.0,
-    "CRAWL_MAX_BYTES": 5_000_000,
+    # robots.txt may ask for a longer delay, up to this (Crawl-delay: 86400 would park the worker a day).
+    "CRAWL_MAX_DELAY_SECONDS": 5.0,
+    "CRAWL_CONNECT_TIMEOUT_SECONDS": 5.0,
+    "CRAWL_TIMEOUT_SECONDS": 10.0,  # between two reads
+    # One page, redirects and every byte included: a server dripping a byte every few seconds ends here.
+    "CRAWL_REQUEST_DEADLINE_SECONDS": 30.0,
+    # Requests per page wanted (error pages and stubs count too): a maze of short pages ends.
+    "CRAWL_FETCHES_PER_PAGE": 3,
+    "CRAWL_MAX_SECONDS": 30 * 60,  # a whole crawl
+    "CRAWL_MAX_BYTES": 5_000_000,  # one page, decompressed
+    "CRAWL_ROBOTS_MAX_BYTES": 500_000,
+    # A queued or running source with no progress written for this long is a dead job (see sources_recover_stale).
+    "SOURCE_STALE_SECONDS": 15 * 60,
     "CRAWL_USER_AGENT": "HandoffBot/1.0 (+support knowledge base crawler)",
     # Articles a probe may cover; above it the bot uses hybrid retrieval alone (weights grow with it).
     "PROBE_MAX_ARTICLES": 2000,

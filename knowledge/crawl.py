@@ -2,8 +2,13 @@
 
 Breadth-first from the start URL; each HTML page's main text is extracted by trafilatura (see
 knowledge.documents.html_to_document) and becomes an article keyed by its URL. Pages are fetched
-one at a time with a delay (robots.txt's Crawl-delay if larger), which is all the politeness a
-small help-centre crawl needs.
+one at a time with a delay (robots.txt's Crawl-delay if larger, up to a cap), which is all the
+politeness a small help-centre crawl needs.
+
+A crawled site is untrusted: every request goes through `outbound` (no private or internal
+addresses on any hop, a total deadline per request, a cap on the decompressed body), and the crawl
+as a whole is bounded in requests (error pages and stubs count too, so a maze of short pages ends),
+in time, and in delay.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
-import httpx
 import lxml.etree
 import lxml.html
+from django.db import transaction
 
+import outbound
 from knowledge import conf
 from knowledge.documents import html_to_document
-from knowledge.models import Source
+from knowledge.models import Article, Source
 from knowledge.services import IngestResult, KnowledgeError, article_upsert, source_progress
 
 logger = logging.getLogger(__name__)
@@ -31,6 +37,8 @@ logger = logging.getLogger(__name__)
 SKIPPED_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".svg", ".webp", ".ico", ".css", ".js", ".zip", ".gz", ".mp4")
 # Pages with less text than this (after extraction) are navigation or stubs, not articles.
 MIN_TEXT_CHARS = 40
+# An article's URL and key are stored in 500 characters; a longer link is skipped, not truncated.
+MAX_URL_CHARS = Article._meta.get_field("url").max_length
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class CrawlReport:
     pages: list[Page]
     blocked_by_robots: list[str]
     errors: list[str]
+    stopped: str = ""  # why the crawl ended before its queue did (a budget ran out), for admin
 
 
 def normalise_url(url: str) -> str:
@@ -61,29 +70,39 @@ def crawl_site(
     delay: float | None = None,
     on_page: Callable[[int], None] | None = None,
 ) -> CrawlReport:
-    """Fetch up to `page_limit` HTML pages reachable from `start_url` on its host."""
+    """Fetch up to `page_limit` HTML pages reachable from `start_url` on its host, within the crawl budgets."""
     start_url = normalise_url(start_url)
     start = urlsplit(start_url)
     if start.scheme not in ("http", "https") or not start.netloc:
         raise KnowledgeError(f"{start_url!r} is not an http(s) URL; give the crawl a full start URL")
     user_agent = conf.get("CRAWL_USER_AGENT")
     delay = conf.get("CRAWL_DELAY_SECONDS") if delay is None else delay
+    max_fetches = page_limit * conf.get("CRAWL_FETCHES_PER_PAGE")
+    ends_at = time.monotonic() + conf.get("CRAWL_MAX_SECONDS")
     report = CrawlReport(pages=[], blocked_by_robots=[], errors=[])
 
-    with httpx.Client(
-        headers={"User-Agent": user_agent},
-        timeout=conf.get("CRAWL_TIMEOUT_SECONDS"),
-        follow_redirects=True,
-        max_redirects=5,
+    with outbound.Client(
+        user_agent=user_agent,
+        connect_timeout=conf.get("CRAWL_CONNECT_TIMEOUT_SECONDS"),
+        read_timeout=conf.get("CRAWL_TIMEOUT_SECONDS"),
+        total_timeout=conf.get("CRAWL_REQUEST_DEADLINE_SECONDS"),
+        max_bytes=conf.get("CRAWL_MAX_BYTES"),
     ) as client:
         robots = _robots(client, f"{start.scheme}://{start.netloc}/robots.txt")
         robots_delay = robots.crawl_delay(user_agent) if robots else None
-        delay = max(delay, float(robots_delay or 0))
+        # A hostile or careless robots.txt (Crawl-delay: 86400) must not park the worker for a day.
+        delay = min(max(delay, float(robots_delay or 0)), conf.get("CRAWL_MAX_DELAY_SECONDS"))
 
         queue: deque[str] = deque([start_url])
         seen = {start_url}
         fetched = 0
         while queue and len(report.pages) < page_limit:
+            if fetched >= max_fetches:
+                report.stopped = f"stopped after {fetched} requests (the limit for {page_limit} pages)"
+                break
+            if time.monotonic() + delay > ends_at:
+                report.stopped = f"stopped after {conf.get('CRAWL_MAX_SECONDS')} s (the time limit of a crawl)"
+                break
             url = queue.popleft()
             if robots is not None and not robots.can_fetch(user_agent, url):
                 report.blocked_by_robots.append(url)
@@ -107,13 +126,13 @@ def _robots(client, robots_url: str) -> RobotFileParser | None:
     """The site's robots.txt rules; None when there is none (everything allowed)."""
     parser = RobotFileParser(robots_url)
     try:
-        response = client.get(robots_url)
-    except httpx.HTTPError as error:
-        raise KnowledgeError(f"could not reach {robots_url}: {error}") from error
-    if response.status_code >= 500:
+        response = client.get(robots_url, max_bytes=conf.get("CRAWL_ROBOTS_MAX_BYTES"))
+    except outbound.OutboundError as error:
+        raise KnowledgeError(f"could not read {robots_url}: {error}") from error
+    if response.status >= 500:
         # RFC 9309: an unreachable robots.txt means "assume everything is disallowed".
-        raise KnowledgeError(f"{robots_url} answered {response.status_code}; try the crawl again later")
-    if response.status_code >= 400:
+        raise KnowledgeError(f"{robots_url} answered {response.status}; try the crawl again later")
+    if response.status >= 400:
         return None
     parser.parse(response.text.splitlines())
     return parser
@@ -122,17 +141,17 @@ def _robots(client, robots_url: str) -> RobotFileParser | None:
 def _fetch(client, url: str, host: str, report: CrawlReport) -> tuple[Page | None, list[str]]:
     try:
         response = client.get(url)
-    except httpx.HTTPError as error:
+    except outbound.OutboundError as error:
         report.errors.append(f"{url}: {error}")
         return None, []
-    final_url = normalise_url(str(response.url))
-    if response.status_code != 200 or urlsplit(final_url).netloc != host:
-        report.errors.append(f"{url}: HTTP {response.status_code}")
+    final_url = normalise_url(response.url)
+    if response.status != 200 or urlsplit(final_url).netloc != host:
+        report.errors.append(f"{url}: HTTP {response.status}")
         return None, []
-    if "html" not in response.headers.get("content-type", "text/html"):
+    if len(final_url) > MAX_URL_CHARS:
+        report.errors.append(f"{final_url[:100]}...: URL longer than {MAX_URL_CHARS} characters")
         return None, []
-    if len(response.content) > conf.get("CRAWL_MAX_BYTES"):
-        report.errors.append(f"{url}: larger than {conf.get('CRAWL_MAX_BYTES')} bytes")
+    if "html" not in (response.content_type or "text/html"):
         return None, []
     html = response.text
     links = _same_host_links(html, final_url, host)
@@ -158,6 +177,7 @@ def _same_host_links(html: str, base_url: str, host: str) -> list[str]:
         if (
             parts.scheme in ("http", "https")
             and parts.netloc == host
+            and len(link) <= MAX_URL_CHARS
             and not parts.path.lower().endswith(SKIPPED_SUFFIXES)
         ):
             links.append(link)
@@ -176,17 +196,26 @@ def site_ingest(*, source: Source) -> IngestResult:
     if not report.pages:
         problems = "; ".join(report.errors[:3]) or "no page with enough text"
         raise KnowledgeError(f"the crawl of {source.url} found no articles ({problems})")
-    result = IngestResult(skipped=report.blocked_by_robots + report.errors)
+    result = IngestResult(
+        skipped=report.blocked_by_robots + report.errors + ([report.stopped] if report.stopped else [])
+    )
     seen: set[int] = set()
-    for page in report.pages:
-        article, outcome = article_upsert(
-            source=source, external_key=page.url, title=page.title, body=page.text, url=page.url, sync_questions=False
-        )
-        seen.add(article.pk)
-        setattr(result, outcome, getattr(result, outcome) + 1)
-    # Only a crawl that reached its limit may have missed pages that still exist; don't unpublish then.
-    if len(report.pages) < source.page_limit:
-        result.unpublished = source.articles.exclude(pk__in=seen).filter(published=True).update(published=False)
+    # All pages or none: a failure half-way must not leave some articles published and never embedded.
+    with transaction.atomic():
+        for page in report.pages:
+            article, outcome = article_upsert(
+                source=source,
+                external_key=page.url,
+                title=page.title,
+                body=page.text,
+                url=page.url,
+                sync_questions=False,
+            )
+            seen.add(article.pk)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+        # Only a crawl that saw its whole site may unpublish pages it did not find (not one that hit a limit).
+        if len(report.pages) < source.page_limit and not report.stopped:
+            result.unpublished = source.articles.exclude(pk__in=seen).filter(published=True).update(published=False)
     logger.info(
         "Crawled %s: %d pages, %d blocked by robots.txt", source.url, len(report.pages), len(report.blocked_by_robots)
     )

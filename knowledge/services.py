@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from knowledge import conf
 from knowledge.chunking import split_text
 from knowledge.models import Article, ArticleClassifier, Chunk, ExampleQuestion, Source
 from knowledge.tasks import embed_article as embed_article_task
@@ -270,11 +272,36 @@ def source_request_reembedding(*, source: Source) -> None:
 
 
 def _source_queue(*, source: Source, task) -> None:
-    if source.status in (Source.Status.QUEUED, Source.Status.RUNNING):
+    if source.status in (Source.Status.QUEUED, Source.Status.RUNNING) and not source_is_stale(source=source):
         raise KnowledgeError(f"{source} is already {source.get_status_display().lower()}; wait for it to finish")
     Source.objects.filter(pk=source.pk).update(status=Source.Status.QUEUED, last_error="", updated_at=timezone.now())
     source_id = source.pk
     transaction.on_commit(lambda: task.delay(source_id))
+
+
+def _stale_before():
+    return timezone.now() - timedelta(seconds=conf.get("SOURCE_STALE_SECONDS"))
+
+
+def source_is_stale(*, source: Source) -> bool:
+    """A queued or running job that has written no progress for a long time died (a killed worker, a lost task).
+
+    Running jobs bump updated_at with every page crawled and every embedding batch, so silence this
+    long is not slowness.
+    """
+    return source.status in (Source.Status.QUEUED, Source.Status.RUNNING) and source.updated_at < _stale_before()
+
+
+def sources_recover_stale() -> int:
+    """Mark dead jobs failed with the reason, so admin shows it and can run them again; returns how many."""
+    minutes = conf.get("SOURCE_STALE_SECONDS") // 60
+    return Source.objects.filter(
+        status__in=[Source.Status.QUEUED, Source.Status.RUNNING], updated_at__lt=_stale_before()
+    ).update(
+        status=Source.Status.FAILED,
+        last_error=f"Interrupted: no progress for {minutes} minutes (the worker stopped?). Run the ingestion again.",
+        updated_at=timezone.now(),
+    )
 
 
 # --- Articles written one at a time (the REST API) ----------------------------------------------------

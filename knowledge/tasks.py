@@ -33,6 +33,14 @@ def reembed_source(source_id: int) -> None:
 
 
 @shared_task(ignore_result=True, **RETRY)
+def recover_stale_sources() -> None:
+    """Celery beat: a job whose worker was killed leaves its source "running"; mark it failed, re-runnable."""
+    from knowledge.services import sources_recover_stale  # noqa: PLC0415 - task body
+
+    sources_recover_stale()
+
+
+@shared_task(ignore_result=True, **RETRY)
 def embed_article(article_id: int) -> None:
     from knowledge.services import article_embed, classifier_request_training  # noqa: PLC0415 - task body
 
