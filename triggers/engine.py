@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from triggers import detectors, phrases
 from triggers.conditions import Condition, Intent, RuleError, evaluate_all, parse_conditions
+from triggers.conditions.patterns import MESSAGE_PATTERN_BUDGET_SECONDS
 from triggers.text import content_words, normalize, tokens, word_overlap
 from triggers.vectors import numpy
 
@@ -293,6 +294,7 @@ class Evaluation:
         self.conversation = conversation
         self.customer = customer
         self.notes: list[str] = []
+        self.pattern_seconds_left = MESSAGE_PATTERN_BUDGET_SECONDS  # spent by Keywords' regular expressions
         self._corrected: dict[int, str | None] = {}
         self._similarities: dict[str, tuple[float, float] | None] = {}
 

@@ -31,7 +31,7 @@ from triggers.conditions.frustration import Frustration
 from triggers.conditions.group import Group
 from triggers.conditions.intent import Intent
 from triggers.conditions.keywords import Keywords
-from triggers.conditions.patterns import check_pattern_safety
+from triggers.conditions.patterns import MAX_PATTERNS_PER_RULE, check_pattern_safety
 from triggers.conditions.sentiment import Sentiment
 
 __all__ = [
@@ -58,7 +58,16 @@ KINDS = tuple(REGISTRY)
 def parse_conditions(items: Any, *, where: str = "conditions", depth: int = 0) -> tuple[Condition, ...]:
     if not isinstance(items, list):
         raise RuleError(f'{where} must be a JSON list of condition objects, e.g. [{{"kind": "explicit_request"}}]')
-    return tuple(parse_condition(item, where=f"{where}[{i}]", depth=depth) for i, item in enumerate(items))
+    conditions = tuple(parse_condition(item, where=f"{where}[{i}]", depth=depth) for i, item in enumerate(items))
+    if depth == 0:
+        # Per condition the limit is Keywords' own; a rule of many conditions is counted whole.
+        count = sum(len(c.patterns) for top in conditions for c in top.walk() if isinstance(c, Keywords))
+        if count > MAX_PATTERNS_PER_RULE:
+            raise RuleError(
+                f"{where}: the rule has {count} regular expressions; the most allowed is {MAX_PATTERNS_PER_RULE} "
+                "(use 'terms' for plain words, or split the rule)"
+            )
+    return conditions
 
 
 def parse_condition(item: Any, *, where: str = "condition", depth: int = 0) -> Condition:

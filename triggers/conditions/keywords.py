@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
@@ -79,11 +80,18 @@ class Keywords(Condition):
             return True, {"kind": self.kind, "matched": match, "typo": True}
         timed_out = []
         for source, compiled in zip(self.patterns, self._patterns_re, strict=True):
+            # The message's budget for all patterns of all rules (thread CPU time, as regex's timeout).
+            if ev.pattern_seconds_left <= 0:
+                ev.notes.append(f"pattern {source!r} and later ones skipped: the message's pattern time is spent")
+                break
+            started = time.thread_time()
             try:
-                match = compiled.search(text, timeout=REGEX_TIMEOUT_SECONDS)
+                match = compiled.search(text, timeout=min(REGEX_TIMEOUT_SECONDS, ev.pattern_seconds_left))
             except TimeoutError:
                 timed_out.append(source)
                 continue
+            finally:
+                ev.pattern_seconds_left -= time.thread_time() - started
             if match:
                 return True, {"kind": self.kind, "pattern": source, "matched": match.group(0)}
         ev.notes.extend(f"pattern {source!r} timed out" for source in timed_out)

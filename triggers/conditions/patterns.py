@@ -19,9 +19,16 @@ from triggers.text import normalize, strip_accents, tokens
 if TYPE_CHECKING:
     from triggers.engine import Evaluation
 
-# Saving a pattern runs it against adversarial strings with this budget each.
+# Saving a pattern runs it against adversarial strings with this budget each (the `regex` module's
+# timeout counts CPU time of the matching thread, so a busy machine does not fail a fine pattern).
 REGEX_VALIDATION_TIMEOUT_SECONDS = 0.05
 MAX_PATTERN_LENGTH = 300
+# Regular expressions in one rule, all its conditions together (literal terms are not counted: they
+# are escaped into one alternation that cannot backtrack badly).
+MAX_PATTERNS_PER_RULE = 100
+# CPU time one message may spend in managers' regular expressions, all rules together; patterns
+# after that count as "no match" (noted in the firing log), so no rule set can stall the pipeline.
+MESSAGE_PATTERN_BUDGET_SECONDS = 0.05
 REGEX_FLAGS = regex.IGNORECASE | regex.FULLCASE | regex.UNICODE | regex.V0
 _REPEATS = {constants.MAX_REPEAT, constants.MIN_REPEAT, constants.POSSESSIVE_REPEAT}
 
@@ -39,13 +46,14 @@ def check_pattern_safety(pattern: str) -> str | None:
 
     Two checks: a static one for the classic catastrophic shape (a repeated group that itself
     contains an unbounded repeat, like (a+)+ or (\\w+\\s?)*), and a bounded trial against
-    adversarial strings built from the pattern's own characters, which catches the shapes the
-    static check cannot see (like (a|aa)+$).
+    adversarial strings built from the characters the pattern can match, punctuation included,
+    which catches the shapes the static check cannot see (like (a|aa)+$, (?:-|--)+$ or (.*a){12}).
+    The trial runs the pattern both bare and wrapped for whole words, as matching may use either.
     """
     if len(pattern) > MAX_PATTERN_LENGTH:
         return f"is {len(pattern)} characters long; keep patterns under {MAX_PATTERN_LENGTH}"
     try:
-        compiled = compile_user_pattern(pattern, whole_words=False)
+        compiled = [compile_user_pattern(pattern, whole_words=whole) for whole in (False, True)]
     except regex.error as error:
         return f"is not a valid regular expression ({error})"
     if _has_nested_unbounded_repeat(pattern):
@@ -55,7 +63,8 @@ def check_pattern_safety(pattern: str) -> str | None:
         )
     for sample in _adversarial_samples(pattern):
         try:
-            compiled.search(sample, timeout=REGEX_VALIDATION_TIMEOUT_SECONDS)
+            for each in compiled:
+                each.search(sample, timeout=REGEX_VALIDATION_TIMEOUT_SECONDS)
         except TimeoutError:
             return (
                 f"took over {int(REGEX_VALIDATION_TIMEOUT_SECONDS * 1000)} ms on a {len(sample)}-character test "
@@ -108,14 +117,67 @@ def _has_nested_unbounded_repeat(pattern: str) -> bool:
     return walk(parsed)
 
 
+# Stand-ins for what a class or a dot can match: a letter, a digit, a space, punctuation.
+_CATEGORY_SAMPLES = {
+    constants.CATEGORY_WORD: "a1",
+    constants.CATEGORY_DIGIT: "1",
+    constants.CATEGORY_SPACE: " ",
+    constants.CATEGORY_NOT_WORD: "-!",
+    constants.CATEGORY_NOT_DIGIT: "a-",
+    constants.CATEGORY_NOT_SPACE: "a-",
+}
+# What ends an adversarial run so the match fails late: a non-word character, a word character,
+# and a line end (a dot stops there). "z" matters for whole-word wrapping: (.*a){12} is fast
+# before "!" and exponential before a letter.
+_ENDINGS = ("!", "z", "\n")
+
+
+def _alphabet(pattern: str) -> list[str]:
+    """The characters the pattern can match (literals, class members, stand-ins for classes), in order."""
+    try:
+        parsed = parser.parse(strip_accents(pattern).casefold())
+    except Exception:  # syntax only the `regex` module knows: every character of the pattern
+        return list(dict.fromkeys(char for char in strip_accents(pattern).casefold() if not char.isspace()))
+    found: list[str] = []
+
+    def walk(items) -> None:
+        for op, argument in items:
+            if op == constants.LITERAL:
+                found.append(chr(argument))
+            elif op == constants.IN:
+                walk(argument)
+            elif op == constants.RANGE:
+                found.extend((chr(argument[0]), chr(argument[1])))
+            elif op == constants.CATEGORY:
+                found.extend(_CATEGORY_SAMPLES.get(argument, "a"))
+            elif op == constants.ANY:
+                found.extend("a-")
+            elif op in _REPEATS:
+                walk(argument[2])
+            elif op == constants.SUBPATTERN:
+                walk(argument[-1])
+            elif op == constants.BRANCH:
+                for branch in argument[1]:
+                    walk(branch)
+            elif op in (constants.ASSERT, constants.ASSERT_NOT):
+                walk(argument[1])
+
+    walk(parsed)
+    return list(dict.fromkeys(found))
+
+
 def _adversarial_samples(pattern: str) -> Iterator[str]:
-    characters = {char for char in strip_accents(pattern).casefold() if char.isalnum()} or {"a"}
-    for char in [*sorted(characters)[:12], "a", "1", " "]:
-        yield char * 3000 + "!"
-        yield (char + " ") * 1500 + "!"
-    literal = "".join(char for char in strip_accents(pattern).casefold() if char.isalnum() or char == " ")
+    """Long runs of the pattern's own characters (alone, in pairs, as its literal text), each ending badly."""
+    alphabet = _alphabet(pattern)[:12] or ["a"]
+    runs = [char * 3000 for char in [*alphabet, "a", "1", " "]]
+    runs += [(char + " ") * 1500 for char in alphabet]
+    runs += [(first + second) * 1500 for first in alphabet[:4] for second in alphabet[:4] if first != second]
+    literal = "".join(char for char in strip_accents(pattern).casefold() if char.isalnum() or char in " -_.,'")
     if literal:
-        yield (literal * (3000 // len(literal) + 1))[:3000] + "!"
+        runs.append((literal * (3000 // len(literal) + 1))[:3000])
+    for run in dict.fromkeys(runs):
+        for ending in _ENDINGS:
+            yield run + ending
 
 
 def terms_pattern(terms: Sequence[str], *, whole_words: bool = True) -> re.Pattern[str]:
