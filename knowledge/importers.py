@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from knowledge.links import is_safe_link
 from knowledge.models import Source
 from knowledge.services import IngestResult, KnowledgeError, article_upsert
 
@@ -76,7 +77,10 @@ def faq_entries_from_rows(*, rows: list[dict], columns: Columns, origin: str = "
         if answer:
             entry.answers[answer] += 1
         entry.questions.extend(questions)
-        entry.url = entry.url or str(row.get(columns.url) or "").strip()
+        url = str(row.get(columns.url) or "").strip()
+        if url and not is_safe_link(url):
+            raise KnowledgeError(f"{origin}, row {number}: url {url[:80]!r} is neither an http(s) URL nor a /path")
+        entry.url = entry.url or url
         for tag in _as_list(row.get(columns.tags), split=True):
             if tag not in entry.tags:
                 entry.tags.append(tag)

@@ -4,6 +4,8 @@ from django.contrib.postgres.search import SearchVector
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
+from knowledge.links import validate_link
+
 EMBEDDING_DIMENSIONS = 384  # all-MiniLM-L6-v2
 
 
@@ -46,8 +48,8 @@ class Article(models.Model):
     external_key = models.CharField(max_length=500, blank=True)
     title = models.CharField(max_length=300)
     body = models.TextField()
-    # A full URL or a path on the company's own site ("/help/shipping"); the widget links it.
-    url = models.CharField(blank=True, max_length=500)
+    # A full http(s) URL or a path on the company's own site ("/help/shipping"); the widget links it.
+    url = models.CharField(blank=True, max_length=500, validators=[validate_link])
     tags = models.JSONField(default=list, blank=True)
     published = models.BooleanField(default=True)
     # Hash of the embedded text; unchanged content is not re-chunked or re-embedded.

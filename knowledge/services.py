@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from knowledge import conf
 from knowledge.chunking import split_text
+from knowledge.links import is_safe_link
 from knowledge.models import Article, ArticleClassifier, Chunk, ExampleQuestion, Source
 from knowledge.tasks import embed_article as embed_article_task
 from knowledge.tasks import ingest_source as ingest_source_task
@@ -83,6 +84,8 @@ def article_upsert(
     With `sync_questions` the article's example questions become exactly `questions` (an import
     is the whole truth for its articles); otherwise `questions` are only added.
     """
+    if url and not is_safe_link(url):
+        raise KnowledgeError(f"{url[:80]!r} is neither an http(s) URL nor a path on your site; it cannot be a link")
     questions = list(dict.fromkeys(q.strip()[:500] for q in questions if q and q.strip()))
     title = title.strip()[:300] or external_key[:300]
     article = Article.objects.filter(source=source, external_key=external_key).first() if external_key else None
