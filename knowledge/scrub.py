@@ -12,6 +12,7 @@ proposal and can put a lost phrase back.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 
@@ -20,6 +21,76 @@ PHONE = "[phone number]"
 CARD = "[card number]"
 ORDER = "[order number]"
 NAME = "[name]"
+ADDRESS = "[address]"
+POSTCODE = "[postcode]"
+PASSWORD = "[password]"  # noqa: S105 - a placeholder, not a password
+LOGIN = "[login]"
+LINK = "[private link]"
+BIRTH_DATE = "[date of birth]"
+NI_NUMBER = "[national insurance number]"
+BANK = "[bank account]"
+SORT_CODE = "[sort code]"
+IP = "[IP address]"
+
+# --- Detectors, one per class of personal data; scrub_personal_data replaces what they find and
+# personal_data_hits reports what is left (a reviewer's edit, a chat model's rewrite).
+
+# A URL that carries a secret: a query string or fragment with a token-like key, or any path
+# segment of 16+ letters and digits mixed (reset links, magic links, signed downloads).
+_SECRET_URL = re.compile(
+    r"\b(?:https?://|www\.)[^\s<>\"']+?(?:[?&#][^\s<>\"']*(?:token|key|code|sig|signature|auth|session|reset|"
+    r"password|pass|secret|otp|access|id)=[^\s<>\"']+|/(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{16,})[^\s<>\"']*",
+    re.IGNORECASE,
+)
+# "password: hunter2", "your temporary password is Xk9!f", "pin 4821", "passcode - 123456".
+_PASSWORD = re.compile(
+    r"(?i:\b(?:(?:temporary |new |one[- ]time |current |old )?(?:password|passcode|passphrase|pass word|pin(?: code)?|"
+    r"security code|verification code|one[- ]time code|otp)))(?:\s+(?:is|was|will be|set to|reset to|now|to))*"
+    r"\s*[:=\-]?\s*(?:(?i:now)\s+)?[\"'\u201c\u2018]?(?P<value>(?![\[(])\S*\d\S*|(?![\[(])(?=\S*[^\w\s])\S{4,}|(?![\[(])[A-Z]\S{5,})[\"'\u201d\u2019]?"
+)
+# "username: ada_l", "your login is ada.lovelace", "user ID 99812".
+_LOGIN = re.compile(
+    r"(?i:\b(?:user ?name|login(?: name| id)?|user id|account id|customer id|member id)"
+    r"(?:\s+(?:is|was|will be)\s*[:=-]?|\s*[:=]))"
+    r"\s*[\"'\u201c\u2018]?(?P<value>(?![\[(])[\w.@+-]{3,})[\"'\u201d\u2019]?"
+)
+# UK National Insurance numbers (AB 12 34 56 C), sort codes (12-34-56) and IBANs.
+_NI_NUMBER = re.compile(
+    r"(?<![\w-])(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![\w-])",
+    re.IGNORECASE,
+)
+_IBAN = re.compile(r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w-])")
+_SORT_CODE = re.compile(r"(?<![\w.-])\d{2}([- ])\d{2}\1\d{2}(?![\w-]|\.\d)|(?i:sort code)\s*[:=]?\s*\d{6}\b")
+_ACCOUNT_NUMBER = re.compile(r"(?i:account (?:number|no\.?))\s*[:=]?\s*\d{6,10}\b")
+# IPv4 and IPv6 addresses.
+_IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])")
+# Candidates only; _is_ipv6 keeps real addresses, not times like 10:30:00.
+_IPV6 = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.IGNORECASE)
+# Dates of birth: any date near "born", "birth" or "DOB"; and full dates in a year a customer was born in.
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE = (
+    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:\d{{4}}|\d{{2}})|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
+)
+_BIRTH_DATE = re.compile(
+    rf"\b(?:born(?: on)?|birth ?day|date of birth|d\.?o\.?b\.?)\s*(?:is|was)?\s*[:=\-]?\s*{_DATE}"
+    rf"|{_DATE}(?=[^.\n]{{0,20}}\b(?:birth|born)\b)",
+    re.IGNORECASE,
+)
+# Street addresses: a house number and up to four words ending in a street type ("221B Baker Street",
+# "Flat 3, 12 Elm Grove"), and UK postcodes (SW1A 1AA) and US ZIP codes after a state (CA 94105).
+_STREET_TYPES = (
+    r"street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|cl|way|court|ct|place|pl|terrace|crescent|cres|boulevard|"
+    r"blvd|gardens|grove|square|sq|row|mews|parade|walk|highway|hwy|parkway|pkwy"
+)
+_ADDRESS = re.compile(
+    rf"(?:(?i:flat|apartment|apt|unit|suite)\.?\s*\d+[A-Za-z]?,?\s+)?\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][\w'-]*\s+){{1,4}}"
+    rf"(?i:{_STREET_TYPES})\b\.?|(?i:flat|apartment|apt|unit|suite)\.?\s*\d+[A-Za-z]?\b"
+)
+_POSTCODE = re.compile(
+    r"(?<![\w-])(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|"
+    r"O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY])\s+\d{5}(?:-\d{4})?)(?![\w-])"
+)
 
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 # 13-19 digits in groups of 4-ish, as cards are written; told apart from order numbers by Luhn.
@@ -84,16 +155,58 @@ _INTRODUCTION = re.compile(
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|\n+")
 
 
+# In this order: links before emails and numbers inside them, credentials before the digits in them,
+# bank details before card and phone numbers, dates before numbers, addresses before order codes.
+_SCRUBBERS: list[tuple[re.Pattern, str]] = [
+    (_SECRET_URL, LINK),
+    (_EMAIL, EMAIL),
+    (_PASSWORD, PASSWORD),
+    (_LOGIN, LOGIN),
+    (_IBAN, BANK),
+    (_ACCOUNT_NUMBER, BANK),
+    (_NI_NUMBER, NI_NUMBER),
+    (_SORT_CODE, SORT_CODE),
+    (_IPV4, IP),
+    (_IPV6, IP),
+    (_BIRTH_DATE, BIRTH_DATE),
+    (_ADDRESS, ADDRESS),
+    (_POSTCODE, POSTCODE),
+]
+
+
 def scrub_personal_data(text: str, *, names: Iterable[str] = ()) -> str:
-    """`text` with emails, card, phone and order numbers, and the given `names` replaced by placeholders."""
+    """`text` with every class of personal data this module knows (and the given `names`) replaced by placeholders."""
     text = _TEMPLATE_SLOT.sub(lambda m: f"[{m.group(1).strip().lower()}]", text)
-    text = _EMAIL.sub(EMAIL, text)
+    for pattern, placeholder in _SCRUBBERS:
+        text = pattern.sub(lambda m, placeholder=placeholder: _replace(m, placeholder), text)
     text = _CARD.sub(_card_or_order, text)
     text = _PHONE.sub(_phone_or_order, text)
     text = _ORDER_CODE.sub(ORDER, text)
     text = _HASH_NUMBER.sub(ORDER, text)
     text = _DIGIT_RUN.sub(ORDER, text)
     return _replace_names(text, names, NAME)
+
+
+def personal_data_hits(text: str) -> list[str]:
+    """What personal data `text` still holds, as "kind: excerpt" for a reviewer (empty when none is found).
+
+    The same detectors as scrub_personal_data, plus the numbers it deliberately keeps only in context
+    (long digit runs, order codes, phone-shaped numbers): a proposal or an edit is checked with this
+    before it can become an article another visitor reads.
+    """
+    hits = []
+    checks = [*_SCRUBBERS, (_CARD, CARD), (_PHONE, PHONE), (_ORDER_CODE, ORDER), (_DIGIT_RUN, ORDER)]
+    for pattern, placeholder in checks:
+        for match in pattern.finditer(text):
+            if pattern is _IPV6 and not _is_ipv6(match.group(0)):
+                continue
+            found = match.group("value") if "value" in pattern.groupindex and match.group("value") else match.group(0)
+            if placeholder == PHONE and len(re.sub(r"\D", "", found)) < 9:
+                continue
+            if placeholder == CARD and not _luhn_valid(re.sub(r"\D", "", found)):
+                continue
+            hits.append(f"{placeholder.strip('[]')}: {found[:60]}")
+    return list(dict.fromkeys(hits))
 
 
 def strip_pleasantries(text: str, *, names: Iterable[str] = ()) -> str:
@@ -141,6 +254,26 @@ def word_count(text: str) -> int:
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
+
+def _is_ipv6(candidate: str) -> bool:
+    try:
+        ipaddress.IPv6Address(candidate)
+    except ValueError:
+        return False
+    return "::" in candidate or candidate.count(":") == 7 or any(c in "abcdefABCDEF" for c in candidate)
+
+
+def _replace(match: re.Match, placeholder: str) -> str:
+    """The whole match, or for "password: X" only the value, so the sentence keeps its sense."""
+    if match.re is _IPV6 and not _is_ipv6(match.group(0)):
+        return match.group(0)
+    if "value" in match.re.groupindex and match.group("value"):
+        start, end = match.span("value")
+        whole_start = match.start()
+        text = match.group(0)
+        return text[: start - whole_start] + placeholder + text[end - whole_start :]
+    return placeholder
 
 
 def _card_or_order(match: re.Match) -> str:

@@ -13,6 +13,7 @@ from knowledge.learning.review import (
     SuggestionError,
     suggestion_approve,
     suggestion_edit,
+    suggestion_personal_data,
     suggestion_questions,
     suggestion_reject,
     suggestion_revert,
@@ -156,6 +157,7 @@ class TrainingSuggestionAdmin(admin.ModelAdmin):
             "conversation_count": conversation_count,
             "events": suggestion.events.select_related("actor"),
             "applied_article": Article.objects.filter(pk=suggestion.applied_change.get("article_id")).first(),
+            "personal_data": suggestion_personal_data(suggestion=suggestion),
         }
 
     def _decide(self, request, object_id, decision: str):
@@ -196,10 +198,19 @@ class TrainingSuggestionAdmin(admin.ModelAdmin):
         self.message_user(request, f"{done} “{suggestion.title}”.{tail}", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:knowledge_trainingsuggestion_changelist"))
 
-    @admin.action(description="Approve the selected suggestions as proposed")
+    @admin.action(description="Approve the selected suggestions as proposed (not new articles)")
     def approve_selected(self, request, queryset):
         approved = 0
-        for suggestion in queryset.filter(status=TrainingSuggestion.Status.PENDING):
+        pending = queryset.filter(status=TrainingSuggestion.Status.PENDING)
+        # A new article is text every visitor may read: each one is reviewed on its own page, never in bulk.
+        articles = pending.filter(kind=TrainingSuggestion.Kind.NEW_ARTICLE).count()
+        if articles:
+            self.message_user(
+                request,
+                f"Skipped {articles} new article(s): open each one, read it beside its transcript, approve it there.",
+                messages.WARNING,
+            )
+        for suggestion in pending.exclude(kind=TrainingSuggestion.Kind.NEW_ARTICLE):
             try:
                 suggestion_approve(suggestion=suggestion, reviewer=request.user)
                 approved += 1

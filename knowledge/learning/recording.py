@@ -9,6 +9,7 @@ cheap next to a reviewer reading two similar suggestions.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from nlp.embeddings import embed
 
 Kind = TrainingSuggestion.Kind
 Status = TrainingSuggestion.Status
+logger = logging.getLogger(__name__)
 
 # Example questions a suggestion gathers (and approving adds) at most.
 MAX_QUESTIONS = 20
@@ -33,17 +35,20 @@ class GenerationReport:
     conversations: int = 0
     created: Counter = field(default_factory=Counter)
     evidence_added: int = 0
+    withheld: int = 0  # proposals not recorded because personal data survived scrubbing
 
     def merge(self, other: GenerationReport) -> None:
         self.conversations += other.conversations
         self.created.update(other.created)
         self.evidence_added += other.evidence_added
+        self.withheld += other.withheld
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "conversations": self.conversations,
             "created": {kind: self.created.get(kind, 0) for kind in Kind.values},
             "evidence_added": self.evidence_added,
+            "withheld": self.withheld,
         }
 
 
@@ -63,8 +68,21 @@ class Proposal:
 
 
 def proposals_record(*, proposals: Sequence[Proposal], report: GenerationReport) -> None:
-    """Store each proposal as a new suggestion or as evidence of the one it repeats; counts go to `report`."""
+    """Store each proposal as a new suggestion or as evidence of the one it repeats; counts go to `report`.
+
+    A proposal in which any personal-data detector still fires is not proposed at all: what a
+    reviewer approves can reach every other visitor, and a bulk of reviews is no privacy filter.
+    """
     for proposal in proposals:
+        hits = scrub.personal_data_hits("\n".join((proposal.title, proposal.question, proposal.body)))
+        if hits:
+            report.withheld += 1
+            logger.info(
+                "Withheld a %s proposal: personal data survived scrubbing (%s)",
+                proposal.kind,
+                ", ".join(hit.split(":", 1)[0] for hit in hits),
+            )
+            continue
         if proposal.vector is None and proposal.question:
             proposal.vector = embed([proposal.question])[0]
         _suggestion, created, added = _record(proposal)

@@ -204,6 +204,12 @@ def _apply_edits(suggestion: TrainingSuggestion, *, title=None, body=None, quest
     return changed
 
 
+def suggestion_personal_data(*, suggestion: TrainingSuggestion) -> list[str]:
+    """What the personal-data detectors find in the suggestion as it would be applied (for review and approval)."""
+    texts = [suggestion.title, suggestion.body, *suggestion_questions(suggestion=suggestion)]
+    return scrub.personal_data_hits("\n".join(texts))
+
+
 def _validate_for_approval(suggestion: TrainingSuggestion) -> None:
     if not suggestion.title.strip():
         raise SuggestionError("Give the suggestion a title before approving it.")
@@ -211,6 +217,10 @@ def _validate_for_approval(suggestion: TrainingSuggestion) -> None:
         raise SuggestionError("Write the article's answer in the body before approving.")
     if suggestion.kind == Kind.EXAMPLE_QUESTION and not suggestion.question.strip():
         raise SuggestionError("The example question is empty; write one or reject the suggestion.")
+    if hits := suggestion_personal_data(suggestion=suggestion):
+        raise SuggestionError(
+            f"It still contains personal data ({'; '.join(hits[:3])}); edit it out, or reject the suggestion."
+        )
     targeted = suggestion.kind in (Kind.EXAMPLE_QUESTION, Kind.ANSWER_REVISION)
     if targeted and not Article.objects.filter(pk=suggestion.target_article_id).exists():
         raise SuggestionError("The article this suggestion is for was deleted; reject the suggestion.")
