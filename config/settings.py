@@ -158,6 +158,9 @@ WIDGET_RATE_LIMIT_MESSAGES = env_int("WIDGET_RATE_LIMIT_MESSAGES", 10, minimum=1
 WIDGET_RATE_LIMIT_SECONDS = env_int("WIDGET_RATE_LIMIT_SECONDS", 10, minimum=1)  # ... per this window
 WIDGET_TOKEN_MAX_AGE = env_int("WIDGET_TOKEN_MAX_AGE", 180 * 24 * 3600, minimum=60)  # seconds
 WIDGET_RATE_LIMIT_CACHE = "default"  # the cache alias the limits count in (shared by every process with Redis)
+# Signed-in visitors: the host site signs the user id with this secret (widget/identity.py); unset, a
+# widget that claims an identity is refused.
+WIDGET_IDENTITY_SECRET = env_str("WIDGET_IDENTITY_SECRET", "")
 
 # --- Handoff behaviour ----------------------------------------------------------------------------
 HANDOFF_DEFAULT_TEAM = env_str("HANDOFF_DEFAULT_TEAM", "support")  # team slug for handoffs no rule routes

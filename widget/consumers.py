@@ -23,6 +23,7 @@ from chat.db import database_sync_to_async
 from handoff.realtime import handoff_status_detail
 from handoff.services import HandoffError, rating_submit
 from widget import pipeline, protocol, ratelimit, services
+from widget.identity import IdentityClaim, IdentityRefused, identity_customer
 from widget.protocol import ProtocolError
 from widget.tokens import InvalidToken
 
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_SECONDS = 15
 CLOSE_INVALID_TOKEN = 4401
+CLOSE_IDENTITY_REFUSED = 4403
 CLOSE_NO_HELLO = 4408
 # Events other than messages (resume, typing, ping, handoff_request) per connection and window:
 # generous for any real widget, tight enough that a script cannot turn resume into a DB load test.
@@ -104,7 +106,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             raise ProtocolError("already_started", "This connection has already said hello.")
         self.page = (event.page_url, event.page_title)
         try:
-            session = await db(self._hello)(event.token)
+            session = await db(self._hello)(event.token, event.identity)
         except InvalidToken:
             await self.send_json(
                 protocol.error_event(
@@ -112,6 +114,10 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 )
             )
             await self.close(code=CLOSE_INVALID_TOKEN)
+            return
+        except IdentityRefused as refused:
+            await self.send_json(protocol.error_event(ProtocolError("identity_refused", str(refused))))
+            await self.close(code=CLOSE_IDENTITY_REFUSED)
             return
         self.hello_timer.cancel()
         await self._bind(session)
@@ -243,8 +249,12 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 self.group = group
         await self.send_json(await db(self._welcome)())
 
-    def _hello(self, token: str | None) -> services.VisitorSession:
-        session = services.customer_get_or_create_from_token(token=token)
+    def _hello(self, token: str | None, identity: IdentityClaim | None = None) -> services.VisitorSession:
+        if identity is not None:  # a verified identity wins over whatever this browser had before
+            customer, conversation = identity_customer(claim=identity)
+            session = services.VisitorSession(customer=customer, conversation=conversation)
+        else:
+            session = services.customer_get_or_create_from_token(token=token)
         if session.customer is not None and self.page[0]:
             services.customer_page_view(customer=session.customer, url=self.page[0], title=self.page[1])
         return session

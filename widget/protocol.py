@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 from chat.realtime import MessageEvent
+from widget.identity import IdentityClaim
 
 MAX_MESSAGE_CHARS = 4000
 # A 4,000-character message is at most ~48 kB of JSON (astral characters escaped as two
@@ -28,6 +29,7 @@ ErrorCode = Literal[
     "hello_required",
     "already_started",
     "invalid_token",
+    "identity_refused",
     "empty_message",
     "message_too_long",
     "invalid_text",
@@ -57,6 +59,7 @@ class Hello:
     token: str | None
     page_url: str = ""
     page_title: str = ""
+    identity: IdentityClaim | None = None  # a signed-in visitor, vouched for by the host site (widget/identity.py)
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,26 @@ def _hello(data: dict) -> Hello:
     if not isinstance(url, str) or not isinstance(title, str) or _has_lone_surrogate(url + title):
         raise ProtocolError("invalid_field", "hello.page.url and hello.page.title must be strings.")
     return Hello(
-        token=token or None, page_url=url.replace("\x00", "")[:500], page_title=title.replace("\x00", "")[:200]
+        token=token or None,
+        page_url=url.replace("\x00", "")[:500],
+        page_title=title.replace("\x00", "")[:200],
+        identity=_identity(data.get("identity")),
     )
+
+
+def _identity(data) -> IdentityClaim | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_field", "hello.identity must be an object with user_id, email and user_hash.")
+    user_id, email, user_hash = data.get("user_id"), data.get("email", ""), data.get("user_hash")
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 200 or not user_id.isprintable():
+        raise ProtocolError("invalid_field", "hello.identity.user_id must be 1-200 printable characters.")
+    if not isinstance(email, str) or len(email) > 254 or not email.isprintable():
+        raise ProtocolError("invalid_field", "hello.identity.email must be an email address or empty.")
+    if not isinstance(user_hash, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", user_hash):
+        raise ProtocolError("invalid_field", "hello.identity.user_hash must be the 64 hex digits of an HMAC-SHA256.")
+    return IdentityClaim(user_id=user_id.strip(), email=email.strip(), user_hash=user_hash)
 
 
 def _message(data: dict) -> SendMessage:

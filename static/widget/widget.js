@@ -19,6 +19,9 @@
     greeting: data.greeting || "Hi! Ask us anything.",
   };
   var BOT_NAME = data.botName || "Assistant";
+  // A signed-in visitor, vouched for by the host site's server (data-user-hash; docs/widget-protocol.md).
+  var IDENTITY = data.userId && data.userHash
+    ? { user_id: data.userId, email: data.userEmail || "", user_hash: data.userHash } : null;
   var STORE_KEY = "handoff-widget:" + server.origin;
   var PING_EVERY = 20000;
   var DEAD_AFTER = 45000; // no frame for this long: the socket is half-open, replace it
@@ -371,7 +374,9 @@
     ready = false;
     socket.onopen = function () {
       lastFrame = Date.now();
-      send({ type: "hello", token: state.token, page: { url: location.href, title: document.title } }, true);
+      var hello = { type: "hello", token: state.token, page: { url: location.href, title: document.title } };
+      if (IDENTITY) hello.identity = IDENTITY;
+      send(hello, true);
     };
     socket.onmessage = function (frame) {
       lastFrame = Date.now();
@@ -384,6 +389,7 @@
       ws = null;
       ready = false;
       if (closed.code === 4401) { forget(); attempt = 0; return connect(); }
+      if (closed.code === 4403) return setConnection("We couldn't confirm who you are. Sign in again, then reload the page.");
       setConnection(navigator.onLine === false ? "You're offline. We'll reconnect when you're back." : "Reconnecting…");
       reconnectLater();
     };
@@ -512,6 +518,7 @@
       return;
     }
     if (ev.code === "handoff_failed") wantPerson = false;
+    if (ev.code === "identity_refused") return showError(ev.message); // stays: the socket is closed for good
     showError(ev.message || "Something went wrong.");
     setTimeout(function () { showError(""); }, 8000);
   }
