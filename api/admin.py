@@ -1,11 +1,19 @@
-"""Managers create and revoke API tokens in admin. A new token is shown once, in the page's message."""
+"""Managers' admin for the API: tokens (a new one is shown once, in the page's message), webhook
+endpoints and the delivery log."""
+
+import json
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html
 
-from api.models import ApiToken
+from api.models import ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.tokens import api_token_issue, api_tokens_revoke
+from api.webhooks.delivery import webhook_endpoint_enable, webhook_redeliver
+from api.webhooks.events import EVENTS
+from chat.models import Conversation
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -79,3 +87,128 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
+
+
+# --- Webhooks ------------------------------------------------------------------------------------------------
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        choices=list(EVENTS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="None ticked: every event.",
+    )
+    channels = forms.MultipleChoiceField(
+        choices=Conversation.Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Only conversations of these channels (a messaging bridge ticks API). None ticked: all.",
+    )
+
+    url = forms.URLField(
+        max_length=500, assume_scheme="https", help_text=WebhookEndpoint._meta.get_field("url").help_text
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["name", "url", "events", "channels", "personal_data", "active", "secret"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise forms.ValidationError("Webhooks are sent to http(s) URLs.")
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["name", "url", "subscribed", "state", "consecutive_failures", "deliveries_link"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason", "created_at", "updated_at"]
+    actions = ["enable"]
+
+    def get_fields(self, request, obj=None):
+        return [*WebhookEndpointForm.Meta.fields, *self.readonly_fields]
+
+    @admin.display(description="events")
+    def subscribed(self, endpoint: WebhookEndpoint) -> str:
+        events = ", ".join(endpoint.events) if endpoint.events else "all events"
+        return f"{events} ({', '.join(endpoint.channels)} only)" if endpoint.channels else events
+
+    @admin.display(description="state")
+    def state(self, endpoint: WebhookEndpoint):
+        if endpoint.active:
+            return "active"
+        return format_html('<strong style="color:#a33" title="{}">disabled</strong>', endpoint.disabled_reason)
+
+    @admin.display(description="deliveries")
+    def deliveries_link(self, endpoint: WebhookEndpoint):
+        url = reverse("admin:api_webhookdelivery_changelist") + f"?endpoint__id__exact={endpoint.pk}"
+        return format_html('<a href="{}">log</a>', url)
+
+    def changelist_view(self, request, extra_context=None):
+        # The notice a disabled endpoint owes its managers: on the page where they can fix it.
+        for endpoint in WebhookEndpoint.objects.filter(active=False).exclude(disabled_reason=""):
+            messages.error(
+                request,
+                f"Webhook “{endpoint}” is off: {endpoint.disabled_reason}. Fix the receiver, "
+                "then select it and choose “Enable again”.",
+            )
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "active" in form.changed_data and obj.active:
+            webhook_endpoint_enable(endpoint=obj)
+
+    @admin.action(description="Enable again (reset the failure count)")
+    def enable(self, request, queryset):
+        for endpoint in queryset:
+            webhook_endpoint_enable(endpoint=endpoint)
+        self.message_user(request, f"Enabled {queryset.count()} endpoint(s).")
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ["number", "created_at", "status_code", "latency_ms", "error", "manual"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at", "event_type", "endpoint", "status", "attempts", "last_status_code", "last_latency_ms",
+        "next_attempt_at", "last_error",
+    ]  # fmt: skip
+    list_filter = ["status", "event_type", "endpoint"]
+    list_select_related = ["endpoint"]
+    date_hierarchy = "created_at"
+    inlines = [WebhookAttemptInline]
+    actions = ["redeliver"]
+    readonly_fields = [
+        "endpoint", "event_id", "event_type", "status", "attempts", "next_attempt_at", "last_status_code",
+        "last_latency_ms", "last_error", "created_at", "delivered_at", "pretty_payload",
+    ]  # fmt: skip
+    fields = readonly_fields
+
+    @admin.display(description="payload")
+    def pretty_payload(self, delivery: WebhookDelivery):
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(delivery.payload, indent=2))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    @admin.action(description="Redeliver now")
+    def redeliver(self, request, queryset):
+        count = webhook_redeliver(deliveries=queryset)
+        self.message_user(request, f"Queued {count} delivery(ies) again; the log shows the outcome.")

@@ -4,6 +4,8 @@ Views call the same race-safe services as the inbox; when a service refuses ("Co
 already assigned to Dana"), the client gets that sentence, not a 500.
 """
 
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,3 +27,10 @@ def exception_handler(exc, context):
     if isinstance(exc, DOMAIN_ERRORS):
         exc = Conflict(str(exc))
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """handler404: a URL under /api/ that matches no route answers JSON like every API error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -35,3 +37,110 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+# --- Webhooks ------------------------------------------------------------------------------------------------
+
+
+def webhook_secret_default() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives signed events (see docs/webhooks.md), registered by a manager in admin."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500, help_text="https://… (private and loopback addresses are refused).")
+    # Readable, because every delivery is signed with it; admin shows it to managers only.
+    secret = models.CharField(max_length=100, default=webhook_secret_default)
+    events = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        help_text="Empty: every event.",
+    )
+    channels = ArrayField(
+        models.CharField(max_length=20),
+        default=list,
+        blank=True,
+        help_text="Only conversations of these channels (e.g. api for a messaging bridge). Empty: all.",
+    )
+    personal_data = models.BooleanField(
+        default=False,
+        help_text="Send customers' names and emails and unscrubbed message text. A messaging bridge (the API "
+        "channel) or your CRM needs it; anything else should not have it.",
+    )
+    active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=500, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, *, event_type: str, channel: str | None) -> bool:
+        if self.events and event_type not in self.events:
+            return False
+        return not (self.channels and channel is not None and channel not in self.channels)
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, from the moment it is stored (in the transaction that caused it)
+    until it is delivered or given up. Stored before anything is sent, so no event is lost when the
+    broker is down: the beat sweep sends what the queue never did."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed (gave up)"
+
+    # No database constraint: deliveries are inserted inside the chat's own transactions, and an endpoint
+    # deleted at that moment must not make the visitor's message fail at commit (the ORM still cascades).
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False
+    )
+    event_id = models.UUIDField(db_index=True, help_text="The same for every endpoint receiving this event.")
+    event_type = models.CharField(max_length=40, db_index=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="one_delivery_per_event")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint} ({self.get_status_display()})"
+
+
+class WebhookAttempt(models.Model):
+    """Every POST of a delivery, as a row: the delivery log managers read in admin."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    manual = models.BooleanField(default=False, help_text="Redelivered by a person.")
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["delivery", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.status_code or self.error}"

@@ -5,11 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AttributesField, SafeJSONField, StringListField
+from agents.models import Agent, InternalNote, Team
+from api.fields import AttributesField, ConditionsField, QueryParams, StrictTypes, StringListField
 from api.models import ApiToken
-from chat.models import Customer
+from chat.channels import channel_replies_via
+from chat.models import Conversation, Customer, Message
+from chat.realtime import author_name
+from handoff.models import Handoff, SatisfactionRating
 from knowledge.models import Article, Source
 from triggers.models import TriggerRule
 
@@ -33,7 +38,7 @@ class ErrorSerializer(serializers.Serializer):
 # --- Knowledge base ----------------------------------------------------------------------------------------
 
 
-class ArticleSerializer(serializers.ModelSerializer):
+class ArticleSerializer(StrictTypes, serializers.ModelSerializer):
     questions = serializers.ListField(
         child=serializers.CharField(max_length=500),
         max_length=200,
@@ -59,7 +64,7 @@ class ArticleSerializer(serializers.ModelSerializer):
         return data
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(StrictTypes, serializers.ModelSerializer):
     kind = serializers.ChoiceField(
         choices=[Source.Kind.MANUAL, Source.Kind.URL],
         default=Source.Kind.MANUAL,
@@ -89,7 +94,7 @@ class SourceSerializer(serializers.ModelSerializer):
         return data
 
 
-class SearchQuerySerializer(serializers.Serializer):
+class SearchQuerySerializer(QueryParams):
     q = serializers.CharField(max_length=500, help_text="The question, as a customer would ask it.")
     limit = serializers.IntegerField(min_value=1, max_value=20, default=5)
 
@@ -105,11 +110,11 @@ class SearchHitSerializer(serializers.Serializer):
 # --- Trigger rules ---------------------------------------------------------------------------------------
 
 
-class TriggerRuleSerializer(serializers.ModelSerializer):
+class TriggerRuleSerializer(StrictTypes, serializers.ModelSerializer):
     """The same validation as admin: TriggerRule.clean() (the conditions package parses every condition)."""
 
-    conditions = SafeJSONField(help_text=TriggerRule._meta.get_field("conditions").help_text)
-    tags = SafeJSONField(required=False, help_text='Tags added to the conversation, e.g. ["vip"].')
+    conditions = ConditionsField(help_text=TriggerRule._meta.get_field("conditions").help_text)
+    tags = StringListField(required=False, help_text='Tags added to the conversation, e.g. ["vip"].')
 
     class Meta:
         model = TriggerRule
@@ -144,7 +149,7 @@ class TriggerRuleSerializer(serializers.ModelSerializer):
 # --- Customers ---------------------------------------------------------------------------------------------
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(StrictTypes, serializers.ModelSerializer):
     attributes = AttributesField(
         required=False,
         help_text="Facts trigger rules read (plan, lifetime_value, tier, ...). A PATCH merges these keys "
@@ -171,3 +176,138 @@ class ApiTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at"]
+
+
+# --- Conversations ----------------------------------------------------------------------------------------
+
+
+class HandoffSummarySerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    agent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Handoff
+        fields = ["id", "status", "source", "reason", "team", "agent", "priority", "requested_at", "assigned_at"]
+
+    def get_agent(self, handoff: Handoff) -> int | None:
+        return handoff.agent_id
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    customer = CustomerSerializer(read_only=True)
+    handoff = serializers.SerializerMethodField(help_text="The open handoff (waiting or with an agent), if any.")
+    replies_via = serializers.SerializerMethodField(
+        help_text="Where replies reach the visitor: widget, webhook or email."
+    )
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id", "public_id", "channel", "replies_via", "status", "tags", "sentiment", "customer", "handoff",
+            "last_seq", "created_at", "updated_at", "last_activity_at",
+        ]  # fmt: skip
+
+    @extend_schema_field(HandoffSummarySerializer(allow_null=True))
+    def get_handoff(self, conversation: Conversation):
+        open_handoffs = getattr(conversation, "open_handoffs", None)
+        if open_handoffs is None:
+            open_handoffs = list(conversation.handoffs.filter(status__in=Handoff.OPEN_STATUSES))
+        return HandoffSummarySerializer(open_handoffs[0]).data if open_handoffs else None
+
+    def get_replies_via(self, conversation: Conversation) -> str:
+        return channel_replies_via(conversation.channel)
+
+
+class ConversationQuerySerializer(QueryParams):
+    status = serializers.ChoiceField(choices=Conversation.Status.choices, required=False)
+    channel = serializers.ChoiceField(choices=Conversation.Channel.choices, required=False)
+    team = serializers.SlugField(required=False, help_text="Team slug of the conversation's handoffs.")
+    tag = serializers.CharField(max_length=100, required=False)
+    updated_since = serializers.DateTimeField(required=False, help_text="ISO 8601, e.g. 2026-12-01T09:00:00Z")
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    reply_to = serializers.SerializerMethodField()
+    kind = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["seq", "sender", "author", "text", "client_id", "reply_to", "kind", "created_at"]
+
+    def get_author(self, message: Message) -> str | None:
+        return author_name(message.author) if message.sender == Message.Sender.AGENT and message.author_id else None
+
+    def get_reply_to(self, message: Message) -> int | None:
+        value = (message.metadata or {}).get("reply_to")
+        return value if isinstance(value, int) else None
+
+    def get_kind(self, message: Message) -> str:
+        return str((message.metadata or {}).get("kind", ""))
+
+
+class MessageQuerySerializer(QueryParams):
+    after = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0, help_text="Messages after this seq.")
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+
+
+class MessagePageSerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    next_after = serializers.IntegerField(
+        allow_null=True, help_text="Pass as `after` for the next page; null at the end."
+    )
+
+
+class TextSerializer(StrictTypes, serializers.Serializer):
+    text = serializers.CharField(max_length=4000, trim_whitespace=True)
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = InternalNote
+        fields = ["id", "author", "text", "created_at"]
+
+
+class HandoffRequestSerializer(StrictTypes, serializers.Serializer):
+    reason = serializers.CharField(max_length=200, default="Requested over the API")
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True)
+    priority = serializers.IntegerField(min_value=-100, max_value=100, default=0)
+
+
+class HandoffAssignSerializer(StrictTypes, serializers.Serializer):
+    agent = serializers.PrimaryKeyRelatedField(
+        queryset=Agent.objects.select_related("user"),
+        required=False,
+        allow_null=True,
+        help_text="Empty: the token's own agent takes it (managers may name any agent).",
+    )
+
+
+class HandoffTransferSerializer(StrictTypes, serializers.Serializer):
+    agent = serializers.PrimaryKeyRelatedField(
+        queryset=Agent.objects.select_related("user"), required=False, allow_null=True
+    )
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, data):
+        if (data.get("agent") is None) == (data.get("team") is None):
+            raise serializers.ValidationError("Give either an agent or a team.")
+        return data
+
+
+class ReasonSerializer(StrictTypes, serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, default="")
+
+
+class RatingSerializer(serializers.ModelSerializer):
+    agent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SatisfactionRating
+        fields = ["id", "conversation", "subject", "agent", "score", "comment", "created_at"]
+
+    def get_agent(self, rating: SatisfactionRating) -> int | None:
+        return rating.agent_id

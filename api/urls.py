@@ -10,6 +10,8 @@ router.register("knowledge/articles", views.ArticleViewSet, basename="article")
 router.register("knowledge/sources", views.SourceViewSet, basename="source")
 router.register("trigger-rules", views.TriggerRuleViewSet, basename="trigger-rule")
 router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("conversations", views.ConversationViewSet, basename="conversation")
+router.register("ratings", views.RatingViewSet, basename="rating")
 
 v1 = [
     path("knowledge/search/", views.KnowledgeSearchView.as_view(), name="knowledge-search"),

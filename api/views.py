@@ -3,27 +3,53 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from agents.selectors import user_is_manager
+from agents.selectors import agent_for_user, user_is_manager
+from api.errors import Conflict
 from api.permissions import IsInboxUser, IsManager, IsManagerOrReadOnly, TokenHasScope
 from api.serializers import (
     ArticleSerializer,
+    ConversationQuerySerializer,
+    ConversationSerializer,
     CustomerSerializer,
     ErrorSerializer,
+    HandoffAssignSerializer,
+    HandoffRequestSerializer,
+    HandoffTransferSerializer,
+    MessagePageSerializer,
+    MessageQuerySerializer,
+    MessageSerializer,
+    NoteSerializer,
+    RatingSerializer,
+    ReasonSerializer,
     SearchHitSerializer,
     SearchQuerySerializer,
     SourceSerializer,
+    TextSerializer,
     TriggerRuleSerializer,
 )
-from chat.models import Customer
+from chat.models import Conversation, Customer
+from chat.selectors import message_with_client_id
 from chat.services import customer_update
+from handoff.models import Handoff, SatisfactionRating
+from handoff.selectors import handoff_open
+from handoff.services import (
+    handoff_assign,
+    handoff_hand_back,
+    handoff_request,
+    handoff_resolve,
+    handoff_return_to_queue,
+    handoff_transfer,
+)
 from inbox.selectors import conversations_visible_to
+from inbox.services import agent_reply, note_add
 from knowledge import services as knowledge_services
 from knowledge.models import Article, Source
 from knowledge.retrieval import retrieve
@@ -158,5 +184,230 @@ class CustomerViewSet(
         serializer.instance = customer_update(customer=serializer.instance, changes=data, attributes=attributes)
 
 
-def get_visible_conversation(request, conversation_id: int):
-    return get_object_or_404(conversations_visible_to(user=request.user).select_related("customer"), pk=conversation_id)
+# --- Conversations: what the agent sees in the inbox, through the inbox's own selector ---------------------
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Up to 64 characters; a retried POST with the same key returns the stored message (200) "
+    "instead of storing it twice.",
+)
+
+
+def idempotency_key(request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 64 or not key.isprintable():
+        raise ValidationError({"Idempotency-Key": "At most 64 printable characters."})
+    return key
+
+
+def _open_handoffs() -> Prefetch:
+    open_handoffs = Handoff.objects.filter(status__in=Handoff.OPEN_STATUSES).select_related("team")
+    return Prefetch("handoffs", queryset=open_handoffs, to_attr="open_handoffs")
+
+
+@extend_schema(tags=["conversations"])
+class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Conversations the token's user may open in the inbox: every one for a manager, their teams' for an
+    agent (another team's is a 404, as in the inbox). Actions call the inbox's services; a state that does
+    not allow them is a 409 with the reason."""
+
+    serializer_class = ConversationSerializer
+    permission_classes = [TokenHasScope, IsInboxUser]
+
+    def get_queryset(self):
+        conversations = (
+            conversations_visible_to(user=self.request.user)
+            .select_related("customer")
+            .prefetch_related(_open_handoffs())
+            .order_by("-last_activity_at", "-id")
+        )
+        if self.action != "list":
+            return conversations
+        query = ConversationQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = query.validated_data
+        if "status" in filters:
+            conversations = conversations.filter(status=filters["status"])
+        if "channel" in filters:
+            conversations = conversations.filter(channel=filters["channel"])
+        if "team" in filters:
+            conversations = conversations.filter(handoffs__team__slug=filters["team"])
+        if "tag" in filters:
+            conversations = conversations.filter(tags__contains=[filters["tag"]])
+        if "updated_since" in filters:
+            conversations = conversations.filter(updated_at__gte=filters["updated_since"])
+        return conversations.distinct() if "team" in filters else conversations
+
+    @extend_schema(parameters=[ConversationQuerySerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def _conversation(self):
+        return self.get_object()
+
+    def _agent(self):
+        agent = agent_for_user(self.request.user)
+        if agent is None:
+            raise Conflict("Only agents can do this (a manager without an agent profile can watch and resolve).")
+        return agent
+
+    def _fresh(self, conversation) -> Response:
+        """The conversation after the action, even if it left the user's sight (a transfer to another team)."""
+        conversation = (
+            Conversation.objects.select_related("customer").prefetch_related(_open_handoffs()).get(pk=conversation.pk)
+        )
+        return Response(ConversationSerializer(conversation).data)
+
+    @extend_schema(parameters=[MessageQuerySerializer], responses={200: MessagePageSerializer, **ERRORS})
+    @action(detail=True, methods=["get"], url_path="messages", serializer_class=MessageSerializer)
+    def messages(self, request, pk=None):
+        """The transcript in `seq` order, a page at a time: pass `next_after` back as `after`."""
+        conversation = self._conversation()
+        query = MessageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        after, limit = query.validated_data["after"], query.validated_data["limit"]
+        page = list(
+            conversation.messages.filter(seq__gt=after).select_related("author__agent").order_by("seq")[: limit + 1]
+        )
+        more = len(page) > limit
+        page = page[:limit]
+        return Response(
+            {"results": MessageSerializer(page, many=True).data, "next_after": page[-1].seq if more else None}
+        )
+
+    @extend_schema(
+        request=TextSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: MessageSerializer, 200: MessageSerializer, **ERRORS, **CONFLICT},
+    )
+    @messages.mapping.post
+    def reply(self, request, pk=None):
+        """An agent's reply to the visitor, as from the inbox (the conversation must be with a person)."""
+        conversation = self._conversation()
+        body = TextSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        key = idempotency_key(request)
+        if key and (existing := message_with_client_id(conversation_id=conversation.pk, client_id=key)):
+            return Response(MessageSerializer(existing).data, status=status.HTTP_200_OK)
+        message = agent_reply(
+            agent_user=request.user, conversation=conversation, text=body.validated_data["text"], client_id=key
+        )
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: NoteSerializer(many=True), **ERRORS})
+    @action(detail=True, methods=["get"], serializer_class=NoteSerializer)
+    def notes(self, request, pk=None):
+        """Internal notes agents left for each other (never shown to the visitor)."""
+        conversation = self._conversation()
+        notes = conversation.internal_notes.select_related("author").order_by("created_at", "id")[:500]
+        return Response(NoteSerializer(notes, many=True).data)
+
+    @extend_schema(request=TextSerializer, responses={201: NoteSerializer, **ERRORS, **CONFLICT})
+    @notes.mapping.post
+    def add_note(self, request, pk=None):
+        conversation = self._conversation()
+        body = TextSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        note = note_add(author=request.user, conversation=conversation, text=body.validated_data["text"])
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=HandoffRequestSerializer, responses={200: ConversationSerializer, **ERRORS, **CONFLICT})
+    @action(detail=True, methods=["post"], url_path="handoff/request", serializer_class=HandoffRequestSerializer)
+    def handoff_request(self, request, pk=None):
+        """Queue the conversation for a person (asking again while it waits changes nothing)."""
+        conversation = self._conversation()
+        body = HandoffRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        handoff_request(
+            conversation=conversation,
+            reason=body.validated_data["reason"],
+            source=Handoff.Source.AGENT,
+            team=body.validated_data.get("team"),
+            priority=body.validated_data["priority"],
+            actor=request.user,
+        )
+        return self._fresh(conversation)
+
+    @extend_schema(request=HandoffAssignSerializer, responses={200: ConversationSerializer, **ERRORS, **CONFLICT})
+    @action(detail=True, methods=["post"], url_path="handoff/assign", serializer_class=HandoffAssignSerializer)
+    def handoff_assign(self, request, pk=None):
+        """Take a waiting conversation (a manager may give it to any agent). Of two at once, one wins."""
+        conversation = self._conversation()
+        body = HandoffAssignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        agent = body.validated_data.get("agent")
+        if agent is None:
+            agent = self._agent()
+        elif agent.user_id != request.user.pk and not user_is_manager(request.user):
+            raise PermissionDenied("Only managers can assign a conversation to someone else.")
+        handoff = handoff_open(conversation=conversation)
+        if handoff is None:
+            raise Conflict(f"Conversation {conversation.pk} is not waiting for a person.")
+        handoff_assign(handoff=handoff, agent=agent, actor=request.user, reason="Assigned over the API")
+        return self._fresh(conversation)
+
+    @extend_schema(request=HandoffTransferSerializer, responses={200: ConversationSerializer, **ERRORS, **CONFLICT})
+    @action(detail=True, methods=["post"], url_path="handoff/transfer", serializer_class=HandoffTransferSerializer)
+    def handoff_transfer(self, request, pk=None):
+        """Pass the conversation to another agent, or to another team's queue."""
+        conversation = self._conversation()
+        body = HandoffTransferSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        handoff = handoff_open(conversation=conversation)
+        if handoff is None:
+            raise Conflict(f"Conversation {conversation.pk} has no open handoff to transfer.")
+        handoff_transfer(
+            handoff=handoff,
+            to_agent=body.validated_data.get("agent"),
+            to_team=body.validated_data.get("team"),
+            note=body.validated_data["note"],
+            actor=request.user,
+        )
+        return self._fresh(conversation)
+
+    @extend_schema(request=ReasonSerializer, responses={200: ConversationSerializer, **ERRORS, **CONFLICT})
+    @action(detail=True, methods=["post"], url_path="handoff/return", serializer_class=ReasonSerializer)
+    def handoff_return(self, request, pk=None):
+        """Put a conversation with an agent back in its team's queue."""
+        conversation = self._conversation()
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        handoff = handoff_open(conversation=conversation)
+        if handoff is None:
+            raise Conflict(f"Conversation {conversation.pk} is not with an agent.")
+        handoff_return_to_queue(
+            handoff=handoff, reason=body.validated_data["reason"] or "Returned over the API", actor=request.user
+        )
+        return self._fresh(conversation)
+
+    @extend_schema(request=None, responses={200: ConversationSerializer, **ERRORS, **CONFLICT})
+    @action(detail=True, methods=["post"], serializer_class=ConversationSerializer)
+    def resolve(self, request, pk=None):
+        """Close the conversation; the visitor is asked to rate it."""
+        conversation = self._conversation()
+        handoff_resolve(conversation=conversation, actor=request.user, reason="Resolved over the API")
+        return self._fresh(conversation)
+
+    @extend_schema(request=None, responses={200: ConversationSerializer, **ERRORS, **CONFLICT})
+    @action(detail=True, methods=["post"], url_path="hand-back", serializer_class=ConversationSerializer)
+    def hand_back(self, request, pk=None):
+        """Give the conversation back to the bot."""
+        conversation = self._conversation()
+        handoff_hand_back(conversation=conversation, actor=request.user)
+        return self._fresh(conversation)
+
+
+@extend_schema(tags=["conversations"])
+class RatingViewSet(viewsets.ReadOnlyModelViewSet):
+    """CSAT answers on the conversations the token's user can see."""
+
+    serializer_class = RatingSerializer
+    permission_classes = [TokenHasScope, IsInboxUser]
+
+    def get_queryset(self):
+        visible = conversations_visible_to(user=self.request.user).values("pk")
+        return SatisfactionRating.objects.filter(conversation__in=visible).order_by("-created_at", "-id")

@@ -34,8 +34,9 @@ class Conversation(models.Model):
         ASSIGNED = "assigned", "With a person"
         RESOLVED = "resolved", "Resolved"
 
-    class Channel(models.TextChoices):
+    class Channel(models.TextChoices):  # what each means, and how replies get back: chat/channels.py
         WEB = "web", "Web widget"
+        API = "api", "API"
         EMAIL = "email", "Email"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -151,6 +151,8 @@ CELERY_BEAT_SCHEDULE = {
     # A source left "running" by a killed worker is marked failed, so it can be run again.
     "knowledge-recover-stale-sources": {"task": "knowledge.tasks.recover_stale_sources", "schedule": 300.0},
     "suggestions": {"task": "knowledge.tasks.generate_suggestions_nightly", "schedule": crontab(minute=30, hour=3)},
+    # Webhook deliveries the queue never sent (broker down at commit, a worker died mid-send).
+    "webhooks-sweep": {"task": "api.tasks.sweep_webhook_deliveries", "schedule": 60.0},
 }
 
 # --- The widget ----------------------------------------------------------------------------------
@@ -249,7 +251,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": API_RATE_LIMIT},
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
@@ -259,6 +261,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
+# Webhooks: a failed delivery is retried WEBHOOK_MAX_ATTEMPTS times in all, after 30 s, 90 s, 4.5 min, ...
+# (x3, at most 6 h); an endpoint failing WEBHOOK_DISABLE_AFTER times in a row is switched off.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_RETRY_SECONDS = env_float("WEBHOOK_RETRY_SECONDS", 30.0)
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 20, minimum=1)
+WEBHOOK_CONNECT_TIMEOUT = env_float("WEBHOOK_CONNECT_TIMEOUT", 3.0)
+WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)  # the whole request, connect to last byte
 SPECTACULAR_SETTINGS = {
     "TITLE": "Handoff API",
     "DESCRIPTION": "Conversations, handoffs, customers, the knowledge base and trigger rules of a Handoff "
@@ -274,6 +283,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "WEBHOOKS": "api.webhooks.events.WEBHOOK_DOCS",
 }
 
 # --- Security headers that cost nothing behind TLS ---------------------------------------------

@@ -13,3 +13,5 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("widget.urls")),
 ]
+
+handler404 = "api.errors.not_found"

@@ -12,8 +12,11 @@ from handoff.services import handoff_first_reply_record
 MAX_REPLY_CHARS = 4000
 
 
-def agent_reply(*, agent_user, conversation: Conversation, text: str) -> Message:
-    """An agent's message to the visitor (only while the conversation is with a person)."""
+def agent_reply(*, agent_user, conversation: Conversation, text: str, client_id: str = "") -> Message:
+    """An agent's message to the visitor (only while the conversation is with a person).
+
+    A `client_id` already used in the conversation returns the stored message (a retried send).
+    """
     text = text.strip()
     if not text:
         raise AgentError("Write a reply first.")
@@ -23,10 +26,11 @@ def agent_reply(*, agent_user, conversation: Conversation, text: str) -> Message
         state = conversation.get_status_display().lower()
         raise AgentError(f"Conversation {conversation.pk} is {state}; a person can reply once it is handed off.")
     with transaction.atomic():
-        message, _ = message_create(
-            conversation=conversation, sender=Message.Sender.AGENT, text=text, author=agent_user
+        message, created = message_create(
+            conversation=conversation, sender=Message.Sender.AGENT, text=text, author=agent_user, client_id=client_id
         )
-        handoff_first_reply_record(conversation=conversation, message=message)
+        if created:
+            handoff_first_reply_record(conversation=conversation, message=message)
     return message
 
 

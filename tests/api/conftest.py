@@ -53,3 +53,41 @@ def always_open(support_team, billing_team):
     for team in (support_team, billing_team):
         for weekday in range(7):
             BusinessHours.objects.create(team=team, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59))
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_webhook_endpoints():
+    """Endpoints are cached across requests; a test's rolled-back endpoints must not outlive it."""
+    from api.webhooks.delivery import endpoints_changed
+
+    endpoints_changed()
+    yield
+    endpoints_changed()
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server on 127.0.0.1 that webhooks may reach (the test allows loopback explicitly)."""
+    from tests.support.http_receiver import Receiver
+
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def allow_loopback(settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
+
+@pytest.fixture
+def make_endpoint(db, receiver, allow_loopback):
+    from api.models import WebhookEndpoint
+
+    def make(**fields) -> WebhookEndpoint:
+        fields.setdefault("name", "Receiver")
+        fields.setdefault("url", receiver.url + "/hooks")
+        fields.setdefault("personal_data", True)
+        return WebhookEndpoint.objects.create(**fields)
+
+    return make

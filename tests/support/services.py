@@ -56,6 +56,9 @@ def child_env(redis_url: str | None, **extra: str) -> dict[str, str]:
     """Environment for a process serving the test database (see config/settings_test.py)."""
     env = dict(os.environ)
     env.update(DJANGO_SETTINGS_MODULE="config.settings_test", HANDOFF_TEST_PROCESS="1", PYTHONUNBUFFERED="1")
+    # Webhook receivers and the HubSpot contract server of the tests listen on 127.0.0.1: allowed here,
+    # explicitly, for the processes the tests start (the test process sets it per test).
+    env.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.1/32")
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url

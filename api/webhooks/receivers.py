@@ -1,0 +1,82 @@
+"""What becomes a webhook event: rows the lower floors create, seen through Django's post_save
+(the lower apps do not know webhooks exist). Each receiver runs inside the transaction that stored
+the row, so the delivery is stored, or rolled back, with it."""
+
+from django.db.models.signals import post_delete, post_save
+
+from api.models import WebhookEndpoint
+from api.webhooks import events
+from api.webhooks.delivery import endpoints_changed, webhook_event_emit
+from chat.models import Conversation, Message
+from handoff.models import HandoffEvent, SatisfactionRating
+from knowledge.models import TrainingSuggestion
+
+
+def conversation_created(sender, instance: Conversation, created: bool, raw: bool = False, **kwargs) -> None:
+    if created and not raw:
+        webhook_event_emit(
+            event_type="conversation.created",
+            channel=instance.channel,
+            data=lambda: {"conversation": events.conversation_data(instance)},
+        )
+
+
+def message_created(sender, instance: Message, created: bool, raw: bool = False, **kwargs) -> None:
+    if created and not raw:
+        conversation = instance.conversation
+        webhook_event_emit(
+            event_type="message.created",
+            channel=conversation.channel,
+            data=lambda: {
+                "conversation": events.conversation_data(conversation),
+                "message": events.message_data(instance),
+            },
+        )
+
+
+def handoff_event_created(sender, instance: HandoffEvent, created: bool, raw: bool = False, **kwargs) -> None:
+    event_type = events.HANDOFF_ACTION_EVENTS.get(instance.action)
+    if created and not raw and event_type:
+        conversation = instance.conversation
+        webhook_event_emit(
+            event_type=event_type,
+            channel=conversation.channel,
+            data=lambda: {
+                "conversation": events.conversation_data(conversation),
+                "handoff": events.handoff_data(instance),
+            },
+        )
+
+
+def rating_created(sender, instance: SatisfactionRating, created: bool, raw: bool = False, **kwargs) -> None:
+    if created and not raw:
+        conversation = instance.conversation
+        webhook_event_emit(
+            event_type="csat.created",
+            channel=conversation.channel,
+            data=lambda: {
+                "conversation": events.conversation_data(conversation),
+                "rating": events.rating_data(instance),
+            },
+        )
+
+
+def suggestion_created(sender, instance: TrainingSuggestion, created: bool, raw: bool = False, **kwargs) -> None:
+    if created and not raw:
+        webhook_event_emit(
+            event_type="suggestion.created", data=lambda: {"suggestion": events.suggestion_data(instance)}
+        )
+
+
+def endpoint_changed(sender, **kwargs) -> None:
+    endpoints_changed()
+
+
+def connect() -> None:
+    post_save.connect(conversation_created, sender=Conversation, dispatch_uid="webhooks-conversation")
+    post_save.connect(message_created, sender=Message, dispatch_uid="webhooks-message")
+    post_save.connect(handoff_event_created, sender=HandoffEvent, dispatch_uid="webhooks-handoff-event")
+    post_save.connect(rating_created, sender=SatisfactionRating, dispatch_uid="webhooks-rating")
+    post_save.connect(suggestion_created, sender=TrainingSuggestion, dispatch_uid="webhooks-suggestion")
+    post_save.connect(endpoint_changed, sender=WebhookEndpoint, dispatch_uid="webhooks-endpoint-saved")
+    post_delete.connect(endpoint_changed, sender=WebhookEndpoint, dispatch_uid="webhooks-endpoint-deleted")
