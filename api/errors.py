@@ -11,10 +11,12 @@ from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from agents.services import AgentError
+from api.channel.services import ChannelError
 from handoff.services import HandoffError
 from knowledge.services import KnowledgeError
+from widget.pipeline import HandoffRequestFailed
 
-DOMAIN_ERRORS = (HandoffError, AgentError, KnowledgeError)
+DOMAIN_ERRORS = (HandoffError, AgentError, KnowledgeError, ChannelError, HandoffRequestFailed)
 
 
 class Conflict(APIException):

@@ -97,6 +97,8 @@ class StrictTypes:
                 # bool is an int in Python, not in JSON Schema.
                 if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                     errors[name] = [f"Expected {label}."]
+                elif value == "" and isinstance(field, serializers.RelatedField):
+                    errors[name] = ["Give a value or null."]  # DRF would read "" as null
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from api import views
+from api.channel import views as channel_views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -15,6 +16,17 @@ router.register("ratings", views.RatingViewSet, basename="rating")
 
 v1 = [
     path("knowledge/search/", views.KnowledgeSearchView.as_view(), name="knowledge-search"),
+    path("channel/conversations/", channel_views.ChannelConversationsView.as_view(), name="channel-conversations"),
+    path(
+        "channel/conversations/<int:conversation_id>/messages/",
+        channel_views.ChannelMessagesView.as_view(),
+        name="channel-messages",
+    ),
+    path(
+        "channel/conversations/<int:conversation_id>/handoff/",
+        channel_views.ChannelHandoffView.as_view(),
+        name="channel-handoff",
+    ),
     *router.urls,
 ]
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from agents.selectors import agent_for_user, user_is_manager
 from api.errors import Conflict
+from api.pagination import Pagination
 from api.permissions import IsInboxUser, IsManager, IsManagerOrReadOnly, TokenHasScope
 from api.serializers import (
     ArticleSerializer,
@@ -299,12 +300,14 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: NoteSerializer(many=True), **ERRORS})
-    @action(detail=True, methods=["get"], serializer_class=NoteSerializer)
+    @action(detail=True, methods=["get"], serializer_class=NoteSerializer, pagination_class=Pagination)
     def notes(self, request, pk=None):
         """Internal notes agents left for each other (never shown to the visitor)."""
         conversation = self._conversation()
-        notes = conversation.internal_notes.select_related("author").order_by("created_at", "id")[:500]
-        return Response(NoteSerializer(notes, many=True).data)
+        notes = self.paginate_queryset(
+            conversation.internal_notes.select_related("author").order_by("created_at", "id")
+        )
+        return self.get_paginated_response(NoteSerializer(notes, many=True).data)
 
     @extend_schema(request=TextSerializer, responses={201: NoteSerializer, **ERRORS, **CONFLICT})
     @notes.mapping.post

@@ -90,7 +90,7 @@ def test_the_whole_handoff_over_the_api_with_domain_errors_as_409(agent_client, 
 
     note = agent_client.post(f"{url}/notes/", {"text": "VIP, be quick"}, format="json")
     assert note.status_code == 201
-    assert [n["text"] for n in agent_client.get(f"{url}/notes/").json()] == ["VIP, be quick"]
+    assert [n["text"] for n in agent_client.get(f"{url}/notes/").json()["results"]] == ["VIP, be quick"]
 
     assert agent_client.post(f"{url}/handoff/transfer/", {}, format="json").status_code == 400
     moved = agent_client.post(f"{url}/handoff/transfer/", {"team": "billing", "note": "refund"}, format="json")
