@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from api.models import ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from api.models import ApiToken, HubSpotIntegration, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.tokens import api_token_issue, api_tokens_revoke
 from api.webhooks.delivery import webhook_endpoint_enable, webhook_redeliver
 from api.webhooks.events import EVENTS
@@ -212,3 +212,32 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def redeliver(self, request, queryset):
         count = webhook_redeliver(deliveries=queryset)
         self.message_user(request, f"Queued {count} delivery(ies) again; the log shows the outcome.")
+
+
+# --- HubSpot ---------------------------------------------------------------------------------------------------
+
+
+class HubSpotForm(forms.ModelForm):
+    access_token = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=True),
+        help_text=HubSpotIntegration._meta.get_field("access_token").help_text,
+    )
+
+    base_url = forms.URLField(assume_scheme="https", initial="https://api.hubapi.com")
+
+    class Meta:
+        model = HubSpotIntegration
+        fields = ["enabled", "access_token", "portal_id", "base_url"]
+
+
+@admin.register(HubSpotIntegration)
+class HubSpotIntegrationAdmin(admin.ModelAdmin):
+    """One row: enable it with a private app's token. Contacts sync on handoff, notes on resolution."""
+
+    form = HubSpotForm
+    list_display = ["__str__", "portal_id", "last_error", "last_error_at", "updated_at"]
+    readonly_fields = ["last_error", "last_error_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return not HubSpotIntegration.objects.exists() and super().has_add_permission(request)

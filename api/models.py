@@ -144,3 +144,33 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number}: {self.status_code or self.error}"
+
+
+# --- HubSpot ---------------------------------------------------------------------------------------------------
+
+
+class HubSpotIntegration(models.Model):
+    """The HubSpot connection (one row): a private app's token with the crm.objects.contacts scopes."""
+
+    enabled = models.BooleanField(default=False)
+    access_token = models.CharField(
+        max_length=200, blank=True, help_text="HubSpot → Settings → Integrations → Private apps → the app's token."
+    )
+    portal_id = models.CharField(
+        max_length=20, blank=True, help_text="Your HubSpot account id (Hub ID): the inbox links contacts with it."
+    )
+    base_url = models.URLField(default="https://api.hubapi.com", help_text="Leave as is (tests point it elsewhere).")
+    last_error = models.CharField(max_length=500, blank=True, editable=False)
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "HubSpot integration"
+
+    def __str__(self) -> str:
+        return "HubSpot" + ("" if self.enabled else " (off)")
+
+    @staticmethod
+    def contact_url(contact_id: str) -> str:
+        portal = HubSpotIntegration.objects.values_list("portal_id", flat=True).first() or ""
+        return f"https://app.hubspot.com/contacts/{portal}/record/0-1/{contact_id}" if portal else ""

@@ -2,9 +2,16 @@
 (the lower apps do not know webhooks exist). Each receiver runs inside the transaction that stored
 the row, so the delivery is stored, or rolled back, with it."""
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from api.models import WebhookEndpoint
+from api.integrations.hubspot import (
+    hubspot_enabled,
+    hubspot_log_conversation_task,
+    hubspot_settings_changed,
+    hubspot_sync_contact_task,
+)
+from api.models import HubSpotIntegration, WebhookEndpoint
 from api.webhooks import events
 from api.webhooks.delivery import endpoints_changed, webhook_event_emit
 from chat.models import Conversation, Message
@@ -35,6 +42,8 @@ def message_created(sender, instance: Message, created: bool, raw: bool = False,
 
 
 def handoff_event_created(sender, instance: HandoffEvent, created: bool, raw: bool = False, **kwargs) -> None:
+    if created and not raw:
+        _hubspot(instance)
     event_type = events.HANDOFF_ACTION_EVENTS.get(instance.action)
     if created and not raw and event_type:
         conversation = instance.conversation
@@ -46,6 +55,16 @@ def handoff_event_created(sender, instance: HandoffEvent, created: bool, raw: bo
                 "handoff": events.handoff_data(instance),
             },
         )
+
+
+def _hubspot(event: HandoffEvent) -> None:
+    """HubSpot on handoff (contact facts into the customer) and on resolution (the transcript), in Celery."""
+    conversation_id = event.conversation_id
+    if event.action == HandoffEvent.Action.REQUEST and hubspot_enabled():
+        transaction.on_commit(lambda: hubspot_sync_contact_task.delay(conversation_id))
+    elif event.action == HandoffEvent.Action.RESOLVE and event.handoff_id and hubspot_enabled():
+        reason = event.handoff.reason
+        transaction.on_commit(lambda: hubspot_log_conversation_task.delay(conversation_id, reason))
 
 
 def rating_created(sender, instance: SatisfactionRating, created: bool, raw: bool = False, **kwargs) -> None:
@@ -72,6 +91,10 @@ def endpoint_changed(sender, **kwargs) -> None:
     endpoints_changed()
 
 
+def hubspot_changed(sender, **kwargs) -> None:
+    hubspot_settings_changed()
+
+
 def connect() -> None:
     post_save.connect(conversation_created, sender=Conversation, dispatch_uid="webhooks-conversation")
     post_save.connect(message_created, sender=Message, dispatch_uid="webhooks-message")
@@ -80,3 +103,4 @@ def connect() -> None:
     post_save.connect(suggestion_created, sender=TrainingSuggestion, dispatch_uid="webhooks-suggestion")
     post_save.connect(endpoint_changed, sender=WebhookEndpoint, dispatch_uid="webhooks-endpoint-saved")
     post_delete.connect(endpoint_changed, sender=WebhookEndpoint, dispatch_uid="webhooks-endpoint-deleted")
+    post_save.connect(hubspot_changed, sender=HubSpotIntegration, dispatch_uid="hubspot-saved")

@@ -58,11 +58,14 @@ def always_open(support_team, billing_team):
 @pytest.fixture(autouse=True)
 def _forget_cached_webhook_endpoints():
     """Endpoints are cached across requests; a test's rolled-back endpoints must not outlive it."""
+    from api.integrations.hubspot import hubspot_settings_changed
     from api.webhooks.delivery import endpoints_changed
 
     endpoints_changed()
+    hubspot_settings_changed()
     yield
     endpoints_changed()
+    hubspot_settings_changed()
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Integrations with other systems the company runs, one module per system (hubspot.py)."""
