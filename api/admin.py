@@ -94,10 +94,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 class WebhookEndpointForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
-        choices=list(EVENTS.items()),
+        choices=[(name, name) for name in EVENTS],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="None ticked: every event.",
+        help_text="None ticked: every event. What each carries: the API schema's webhooks (/api/docs/).",
     )
     channels = forms.MultipleChoiceField(
         choices=Conversation.Channel.choices,

@@ -36,5 +36,5 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A personal API token (`hnd_...`) a manager creates in admin → API → API tokens.",
+            "description": "A personal API token (`hnd_...`), created in admin → API and integrations → API tokens.",
         }

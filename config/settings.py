@@ -271,7 +271,7 @@ WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)  # the whole request, conne
 SPECTACULAR_SETTINGS = {
     "TITLE": "Handoff API",
     "DESCRIPTION": "Conversations, handoffs, customers, the knowledge base and trigger rules of a Handoff "
-    "support desk. Authenticate with `Authorization: Bearer <token>` (admin → API → API tokens).",
+    "support desk. Authenticate with `Authorization: Bearer <token>` (admin → API and integrations → API tokens).",
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,

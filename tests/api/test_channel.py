@@ -123,3 +123,21 @@ def test_the_customer_asks_for_a_person(manager_client, bridge, receiver, suppor
     assert response.status_code == 200 and response.json()["status"] == "queued"
     receiver.wait_for(2)
     assert events_of(receiver, "handoff.requested")
+
+
+def test_the_inbox_shows_the_channel_and_links_the_hubspot_contact_safely(client, agent, support_team, always_open):
+    from handoff.services import handoff_request
+    from tests.factories import ConversationFactory
+
+    conversation = ConversationFactory(
+        channel="api", customer__attributes={"hubspot_url": "https://app.hubspot.com/contacts/1/record/0-1/151"}
+    )
+    handoff_request(conversation=conversation, reason="Asked", team=support_team)
+    client.force_login(agent.user)
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert "replies go to the bridge by webhook" in page
+    assert 'href="https://app.hubspot.com/contacts/1/record/0-1/151"' in page
+    conversation.customer.attributes = {"hubspot_url": "javascript:alert(1)"}
+    conversation.customer.save()
+    page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert 'href="javascript:' not in page

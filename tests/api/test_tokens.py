@@ -118,3 +118,12 @@ def test_each_token_has_its_own_rate_limit(manager, settings):
     assert [first.get(ARTICLES).status_code for _ in range(3)] == [200, 200, 429]
     assert "Retry-After" in first.get(ARTICLES)
     assert second.get(ARTICLES).status_code == 200
+
+
+def test_the_api_token_command_prints_a_working_token(manager, capsys):
+    from django.core.management import call_command
+
+    call_command("api_token", "morgan", "--scopes", "read")
+    secret = capsys.readouterr().out.strip()
+    assert bearer(secret).get(ARTICLES).status_code == 200
+    assert ApiToken.objects.get().scopes == ["read"]
