@@ -256,6 +256,17 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
             raise Conflict("Only agents can do this (a manager without an agent profile can watch and resolve).")
         return agent
 
+    def _body(self, serializer_class) -> dict:
+        body = serializer_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
+    def _open_handoff(self, conversation, missing: str) -> Handoff:
+        handoff = handoff_open(conversation=conversation)
+        if handoff is None:
+            raise Conflict(missing)
+        return handoff
+
     def _fresh(self, conversation) -> Response:
         """The conversation after the action, even if it left the user's sight (a transfer to another team)."""
         conversation = (
@@ -289,14 +300,11 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def reply(self, request, pk=None):
         """An agent's reply to the visitor, as from the inbox (the conversation must be with a person)."""
         conversation = self._conversation()
-        body = TextSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = self._body(TextSerializer)
         key = idempotency_key(request)
         if key and (existing := message_with_client_id(conversation_id=conversation.pk, client_id=key)):
             return Response(MessageSerializer(existing).data, status=status.HTTP_200_OK)
-        message = agent_reply(
-            agent_user=request.user, conversation=conversation, text=body.validated_data["text"], client_id=key
-        )
+        message = agent_reply(agent_user=request.user, conversation=conversation, text=body["text"], client_id=key)
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: NoteSerializer(many=True), **ERRORS})
@@ -313,9 +321,8 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     @notes.mapping.post
     def add_note(self, request, pk=None):
         conversation = self._conversation()
-        body = TextSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        note = note_add(author=request.user, conversation=conversation, text=body.validated_data["text"])
+        body = self._body(TextSerializer)
+        note = note_add(author=request.user, conversation=conversation, text=body["text"])
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=HandoffRequestSerializer, responses={200: ConversationSerializer, **ERRORS, **CONFLICT})
@@ -323,14 +330,13 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def handoff_request(self, request, pk=None):
         """Queue the conversation for a person (asking again while it waits changes nothing)."""
         conversation = self._conversation()
-        body = HandoffRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = self._body(HandoffRequestSerializer)
         handoff_request(
             conversation=conversation,
-            reason=body.validated_data["reason"],
+            reason=body["reason"],
             source=Handoff.Source.AGENT,
-            team=body.validated_data.get("team"),
-            priority=body.validated_data["priority"],
+            team=body.get("team"),
+            priority=body["priority"],
             actor=request.user,
         )
         return self._fresh(conversation)
@@ -340,16 +346,13 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def handoff_assign(self, request, pk=None):
         """Take a waiting conversation (a manager may give it to any agent). Of two at once, one wins."""
         conversation = self._conversation()
-        body = HandoffAssignSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        agent = body.validated_data.get("agent")
+        body = self._body(HandoffAssignSerializer)
+        agent = body.get("agent")
         if agent is None:
             agent = self._agent()
         elif agent.user_id != request.user.pk and not user_is_manager(request.user):
             raise PermissionDenied("Only managers can assign a conversation to someone else.")
-        handoff = handoff_open(conversation=conversation)
-        if handoff is None:
-            raise Conflict(f"Conversation {conversation.pk} is not waiting for a person.")
+        handoff = self._open_handoff(conversation, f"Conversation {conversation.pk} is not waiting for a person.")
         handoff_assign(handoff=handoff, agent=agent, actor=request.user, reason="Assigned over the API")
         return self._fresh(conversation)
 
@@ -358,16 +361,13 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def handoff_transfer(self, request, pk=None):
         """Pass the conversation to another agent, or to another team's queue."""
         conversation = self._conversation()
-        body = HandoffTransferSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        handoff = handoff_open(conversation=conversation)
-        if handoff is None:
-            raise Conflict(f"Conversation {conversation.pk} has no open handoff to transfer.")
+        body = self._body(HandoffTransferSerializer)
+        handoff = self._open_handoff(conversation, f"Conversation {conversation.pk} has no open handoff to transfer.")
         handoff_transfer(
             handoff=handoff,
-            to_agent=body.validated_data.get("agent"),
-            to_team=body.validated_data.get("team"),
-            note=body.validated_data["note"],
+            to_agent=body.get("agent"),
+            to_team=body.get("team"),
+            note=body["note"],
             actor=request.user,
         )
         return self._fresh(conversation)
@@ -377,14 +377,9 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def handoff_return(self, request, pk=None):
         """Put a conversation with an agent back in its team's queue."""
         conversation = self._conversation()
-        body = ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        handoff = handoff_open(conversation=conversation)
-        if handoff is None:
-            raise Conflict(f"Conversation {conversation.pk} is not with an agent.")
-        handoff_return_to_queue(
-            handoff=handoff, reason=body.validated_data["reason"] or "Returned over the API", actor=request.user
-        )
+        body = self._body(ReasonSerializer)
+        handoff = self._open_handoff(conversation, f"Conversation {conversation.pk} is not with an agent.")
+        handoff_return_to_queue(handoff=handoff, reason=body["reason"] or "Returned over the API", actor=request.user)
         return self._fresh(conversation)
 
     @extend_schema(request=None, responses={200: ConversationSerializer, **ERRORS, **CONFLICT})

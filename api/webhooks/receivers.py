@@ -19,42 +19,33 @@ from handoff.models import HandoffEvent, SatisfactionRating
 from knowledge.models import TrainingSuggestion
 
 
+def _about_conversation(event_type: str, conversation: Conversation, **parts) -> None:
+    """An event about a conversation: its snapshot plus `parts` (name -> builder of that part)."""
+    webhook_event_emit(
+        event_type=event_type,
+        channel=conversation.channel,
+        data=lambda: (
+            {"conversation": events.conversation_data(conversation)} | {name: build() for name, build in parts.items()}
+        ),
+    )
+
+
 def conversation_created(sender, instance: Conversation, created: bool, raw: bool = False, **kwargs) -> None:
     if created and not raw:
-        webhook_event_emit(
-            event_type="conversation.created",
-            channel=instance.channel,
-            data=lambda: {"conversation": events.conversation_data(instance)},
-        )
+        _about_conversation("conversation.created", instance)
 
 
 def message_created(sender, instance: Message, created: bool, raw: bool = False, **kwargs) -> None:
     if created and not raw:
-        conversation = instance.conversation
-        webhook_event_emit(
-            event_type="message.created",
-            channel=conversation.channel,
-            data=lambda: {
-                "conversation": events.conversation_data(conversation),
-                "message": events.message_data(instance),
-            },
-        )
+        _about_conversation("message.created", instance.conversation, message=lambda: events.message_data(instance))
 
 
 def handoff_event_created(sender, instance: HandoffEvent, created: bool, raw: bool = False, **kwargs) -> None:
-    if created and not raw:
-        _hubspot(instance)
-    event_type = events.HANDOFF_ACTION_EVENTS.get(instance.action)
-    if created and not raw and event_type:
-        conversation = instance.conversation
-        webhook_event_emit(
-            event_type=event_type,
-            channel=conversation.channel,
-            data=lambda: {
-                "conversation": events.conversation_data(conversation),
-                "handoff": events.handoff_data(instance),
-            },
-        )
+    if not created or raw:
+        return
+    _hubspot(instance)
+    if event_type := events.HANDOFF_ACTION_EVENTS.get(instance.action):
+        _about_conversation(event_type, instance.conversation, handoff=lambda: events.handoff_data(instance))
 
 
 def _hubspot(event: HandoffEvent) -> None:
@@ -69,15 +60,7 @@ def _hubspot(event: HandoffEvent) -> None:
 
 def rating_created(sender, instance: SatisfactionRating, created: bool, raw: bool = False, **kwargs) -> None:
     if created and not raw:
-        conversation = instance.conversation
-        webhook_event_emit(
-            event_type="csat.created",
-            channel=conversation.channel,
-            data=lambda: {
-                "conversation": events.conversation_data(conversation),
-                "rating": events.rating_data(instance),
-            },
-        )
+        _about_conversation("csat.created", instance.conversation, rating=lambda: events.rating_data(instance))
 
 
 def suggestion_created(sender, instance: TrainingSuggestion, created: bool, raw: bool = False, **kwargs) -> None:
