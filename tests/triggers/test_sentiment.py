@@ -39,11 +39,35 @@ def test_scores_are_probability_differences_in_range():
     assert sum(result.probabilities.values()) == pytest.approx(1, abs=1e-3)
 
 
-def test_the_model_beats_vader_on_the_held_out_tweets_and_is_small():
-    report = sentiment.model_report()["held_out"]
-    assert report["model"]["negative_f1"] > report["vader"]["negative_f1"]
-    assert report["model"]["macro_f1"] > report["vader"]["macro_f1"]
+def test_the_model_beats_vader_on_sources_it_never_saw_and_is_small():
+    # bench/train_sentiment.py holds each source out in turn and scores it with a model trained on the rest.
+    report = sentiment.model_report()
+    held_out = report["held_out_by_source"]
+    assert set(held_out) == {"tweets", "emotion", "amazon", "yelp", "imdb", "support"}
+    assert report["mean_held_out_negative_f1"]["model"] > report["mean_held_out_negative_f1"]["vader"]
+    for source in ("tweets", "amazon", "yelp", "imdb"):
+        assert held_out[source]["model"]["negative_f1"] > held_out[source]["vader"]["negative_f1"], source
     assert sentiment.MODEL_PATH.stat().st_size < 100_000
+
+
+# Customers describing what went wrong, most of them politely: the tone is calm, the message is not.
+# None of these sentences is in the training data (tweets, reviews, Bitext and CLINC150 requests).
+SUPPORT_COMPLAINTS = [
+    "my flight was delayed 3 hours and no one told us",
+    "the package arrived damaged",
+    "I was charged twice for the same order",
+    "nobody has replied to my emails",
+    "The app keeps crashing when I try to pay",
+    "I was promised a call back yesterday and nobody called",
+]
+
+
+def test_support_style_complaints_score_negative_even_when_polite():
+    # Before (trained on TweetEval alone) the delayed flight scored neutral, and so did most of these.
+    results = sentiment.score_texts(SUPPORT_COMPLAINTS)
+    missed = [(text, r) for text, r in zip(SUPPORT_COMPLAINTS, results, strict=True) if r.label != "negative"]
+    assert not missed
+    assert all(r.score < -0.5 for r in results), results
 
 
 def test_classification_report_counts():
