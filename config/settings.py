@@ -185,9 +185,11 @@ LLM_TIMEOUT_SECONDS = env_float("HANDOFF_LLM_TIMEOUT", 20.0)
 HANDOFF_CHAT_MODEL = None
 if LLM_PROVIDER != "none" and not LLM_MODEL:
     raise ImproperlyConfigured("HANDOFF_LLM_MODEL must name a model when HANDOFF_LLM_PROVIDER is set")
-# Below this calibrated confidence the bot declines and offers a person (tuned on CLINC150 val;
-# see bench/knowledge_results.md). Other knowledge constants: knowledge/conf.py.
-HANDOFF_ANSWER_THRESHOLD = env_float("HANDOFF_ANSWER_THRESHOLD", 0.1)
+# Below this calibrated confidence the bot declines and offers a person. 0.5 = answer only when more
+# likely right than wrong, the break-even when a wrong answer costs twice a handoff (derived in
+# knowledge/tradeoff.py; the trade-off on CLINC150 in bench/knowledge_results.md). Managers may
+# override it in admin (Answer settings). Other knowledge constants: knowledge/conf.py.
+HANDOFF_ANSWER_THRESHOLD = env_float("HANDOFF_ANSWER_THRESHOLD", 0.5)
 # Threads answering visitors in each web process: extractive answers are CPU work (a few threads
 # suffice), a chat model's are mostly waiting on the network.
 WIDGET_BOT_THREADS = env_int("WIDGET_BOT_THREADS", 4 if LLM_PROVIDER == "none" else 32, minimum=1)

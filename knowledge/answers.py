@@ -3,9 +3,10 @@
 `answer_decide` is the whole decision (the `evaluate answers` command runs exactly it):
   1. embed the question; hybrid retrieval (knowledge.retrieval.search) finds candidate articles;
   2. if a classifier for the current knowledge base exists, it names the article and its calibrated
-     confidence comes from scoring.probe_confidence; an article it cannot know (added since, or
-     without example questions) can still win through retrieval's own calibrated confidence;
-  3. below ANSWER_THRESHOLD the bot declines and offers a person.
+     confidence comes from scoring.probe_confidence; an article it has never seen (added since, or
+     without example questions) that retrieval ranks first wins when retrieval's own calibrated
+     confidence clears the threshold (or beats the classifier's);
+  3. below the threshold (knowledge.policy.answer_threshold) the bot declines and offers a person.
 `answer_question` then writes the reply: with a chat model configured (nlp.llm), a short
 answer grounded in the chosen passages with [n] citations, streamed to `on_token`; without one,
 the best passage itself. The chat model is never asked when the decision was to decline.
@@ -23,9 +24,11 @@ from typing import Any
 from django.utils.html import strip_tags
 
 from knowledge import conf
+from knowledge.policy import answer_threshold
 from knowledge.prompting import Role, chat_messages, message_text
 from knowledge.retrieval import ArticleHit, article_hit, search
 from knowledge.scoring import probe_confidence, retrieval_confidence
+from knowledge.smalltalk import small_talk_kind
 from nlp.embeddings import embed
 from nlp.llm import get_chat_model
 
@@ -61,10 +64,15 @@ class BotAnswer:
     sources: list[AnswerSource]
     declined: bool  # below threshold: the text says the bot is not sure and offers a person
     retrieval_ms: float = 0.0
-    mode: str = "extractive"  # "extractive" | "llm" | "declined"
-    decided_by: str = ""  # "classifier" | "retrieval" | "" (empty knowledge base)
+    mode: str = "extractive"  # "extractive" | "llm" | "declined" | "small_talk"
+    decided_by: str = ""  # "classifier" | "retrieval" | "" (empty knowledge base) | the small talk kind
+    threshold: float = 0.0  # the threshold the decision was made against
 
     def as_metadata(self) -> dict[str, Any]:
+        if self.mode == "small_talk":
+            # No confidence: a "hello" says nothing about how well the bot knows its articles, and the
+            # "bot struggling" rules must not count it either way.
+            return {"declined": False, "mode": self.mode, "decided_by": self.decided_by, "sources": []}
         return {
             "confidence": round(self.confidence, 4),
             "sources": [
@@ -75,7 +83,7 @@ class BotAnswer:
             "retrieval_ms": round(self.retrieval_ms, 1),
             "mode": self.mode,
             "decided_by": self.decided_by,
-            "threshold": conf.get("ANSWER_THRESHOLD"),
+            "threshold": self.threshold,
         }
 
 
@@ -88,6 +96,7 @@ class Decision:
     hit: ArticleHit | None  # the chosen article, with its passages
     others: list[ArticleHit] = field(default_factory=list)  # other retrieved articles, best first
     elapsed_ms: float = 0.0
+    threshold: float = 0.0
 
 
 def answer_decide(*, question: str) -> Decision:
@@ -97,7 +106,7 @@ def answer_decide(*, question: str) -> Decision:
     from knowledge.classifier import classifier_current  # noqa: PLC0415 - numpy, on first use
 
     started = time.perf_counter()
-    threshold = conf.get("ANSWER_THRESHOLD")
+    threshold = answer_threshold()
     vector = embed([question])
     hits = search(query=question, vector=vector[0], limit=5) if question.strip() else []
 
@@ -121,8 +130,11 @@ def answer_decide(*, question: str) -> Decision:
         if hit is not None:
             probe_conf = probe_confidence(probability=float(probabilities[best]), similarity=hit.question_similarity)
             known = set(probe.labels.tolist())
-            # Retrieval overrules the classifier only for an article the classifier cannot know.
-            if chosen is None or chosen.article_id in known or probe_conf >= confidence:
+            # Retrieval overrules the classifier only for an article the classifier has never seen (added
+            # since it was trained, or without example questions): the classifier cannot vote for it,
+            # so when retrieval ranks it first and is sure enough on its own, retrieval decides.
+            unseen = chosen is not None and chosen.article_id not in known
+            if not unseen or (confidence < threshold and probe_conf >= confidence):
                 chosen, confidence, decided_by = hit, probe_conf, "classifier"
 
     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -135,6 +147,7 @@ def answer_decide(*, question: str) -> Decision:
         hit=chosen,
         others=others,
         elapsed_ms=elapsed_ms,
+        threshold=threshold,
     )
 
 
@@ -147,6 +160,7 @@ def _reply(decision: Decision, retrieval_ms: float, *, text: str, sources: list[
         retrieval_ms=retrieval_ms,
         mode=mode,
         decided_by=decision.decided_by,
+        threshold=decision.threshold,
     )
 
 
@@ -163,6 +177,12 @@ def answer_question(
     chat_model: Any = None,
 ) -> BotAnswer:
     """The bot's reply to `question`; `chat_model` overrides the configured one (see nlp.llm)."""
+    kind = small_talk_kind(question)
+    if kind is not None:
+        text = conf.get("SMALL_TALK_REPLIES")[kind]
+        if on_token is not None:
+            on_token(text)
+        return BotAnswer(text=text, confidence=1.0, sources=[], declined=False, mode="small_talk", decided_by=kind)
     decision = answer_decide(question=question)
     retrieval_ms = decision.elapsed_ms
     previous = _previous_visitor_text(history, current=question)

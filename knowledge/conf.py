@@ -5,8 +5,8 @@ is read from there; the rest have their defaults here.
 
 The calibration coefficients come from bench/knowledge_calibrate.py (fitted on CLINC150's train
 split by 5-fold cross-validation plus oos_train, never on val); re-run it after changing retrieval
-or the probe. The threshold was then chosen on CLINC150 val (see bench/knowledge_results.md for the numbers,
-including those of the stricter threshold the cross-validation alone would pick).
+or the probe. The threshold is not fitted to any data set: it follows from what a wrong answer costs
+against a handoff (knowledge/tradeoff.py); bench/knowledge_results.md shows the whole trade-off.
 Values are read at call time, so tests can use pytest-django's `settings` fixture.
 """
 
@@ -47,6 +47,12 @@ DEFAULTS: dict[str, Any] = {
     # A queued or running source with no progress written for this long is a dead job (see sources_recover_stale).
     "SOURCE_STALE_SECONDS": 15 * 60,
     "CRAWL_USER_AGENT": "HandoffBot/1.0 (+support knowledge base crawler)",
+    # What the bot says to a message that is only a greeting, a thank-you or a goodbye (knowledge/smalltalk.py).
+    "SMALL_TALK_REPLIES": {
+        "greeting": "Hello! What can I help you with today?",
+        "thanks": "You're welcome! Is there anything else I can help with?",
+        "goodbye": "Thanks for getting in touch. Goodbye!",
+    },
     # Articles a probe may cover; above it the bot uses hybrid retrieval alone (weights grow with it).
     "PROBE_MAX_ARTICLES": 2000,
     # --- Learning from conversations (knowledge.learning). Cosine similarities are of all-MiniLM-L6-v2

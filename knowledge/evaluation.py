@@ -14,6 +14,8 @@ from pathlib import Path
 
 from knowledge.answers import answer_decide
 from knowledge.models import Article
+from knowledge.policy import answer_threshold
+from knowledge.tradeoff import Scored, operating_point, separation, sweep, threshold_for_oos_recall
 
 
 class EvaluationFileError(ValueError):
@@ -44,17 +46,27 @@ class AnswersEvaluation:
     out_of_scope: int
     declined: int
     wrong: list[tuple[str, str, str, float]] = field(default_factory=list)
+    scored: list[Scored] = field(default_factory=list)  # every question, for the trade-off
 
 
 def evaluate_answers(
-    rows: list[tuple[str, str]], *, progress: Callable[[int, int], None] | None = None
+    rows: list[tuple[str, str]],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    target_oos_recall: float | None = None,
 ) -> AnswersEvaluation:
+    """The bot's decisions on `rows` at the configured threshold, and the trade-off at other thresholds.
+
+    Besides the summary keys, `result` holds "threshold", the two AUROCs of knowledge.tradeoff.separation,
+    "sweep" (one operating point per threshold) and, with `target_oos_recall`, "target": the lowest
+    threshold declining that share of the out-of-scope rows, and what it costs in scope.
+    """
     names: dict[int, set[str]] = {}
     for pk, title, key in Article.objects.values_list("pk", "title", "external_key"):
         names[pk] = {title.strip().lower(), key.strip().lower()} - {""}
 
     answer_decide(question="warm-up")  # loads the embedding model and the classifier; not timed
-    timings, wrong = [], []
+    timings, wrong, scored = [], [], []
     in_scope = in_scope_right = oos = oos_declined = declined = 0
     for number, (text, expected) in enumerate(rows, start=1):
         started = time.perf_counter()
@@ -63,9 +75,12 @@ def evaluate_answers(
         declined += decision.declined
         if expected:
             in_scope += 1
-            right = not decision.declined and expected.lower() in names.get(decision.article_id, set())
+            picked_right = expected.lower() in names.get(decision.article_id, set())
+            right = not decision.declined and picked_right
             in_scope_right += right
+            scored.append(Scored(confidence=decision.confidence, in_scope=True, right=picked_right))
         else:
+            scored.append(Scored(confidence=decision.confidence, in_scope=False))
             oos += 1
             oos_declined += decision.declined
             right = decision.declined
@@ -82,5 +97,16 @@ def evaluate_answers(
         "oos_precision": round(oos_declined / declined, 4) if declined else 0.0,
         "p50_ms": round(statistics.median(timings), 1),
         "p95_ms": percentile_ms(timings, 0.95),
+        "threshold": answer_threshold(),
+        **separation(scored),
+        "sweep": [point.as_dict() for point in sweep(scored)],
     }
-    return AnswersEvaluation(result=result, in_scope=in_scope, out_of_scope=oos, declined=declined, wrong=wrong)
+    if target_oos_recall is not None:
+        threshold = threshold_for_oos_recall(scored, target_oos_recall)
+        result["target"] = {
+            "target_oos_recall": target_oos_recall,
+            **(operating_point(scored, threshold).as_dict() if threshold is not None else {"threshold": None}),
+        }
+    return AnswersEvaluation(
+        result=result, in_scope=in_scope, out_of_scope=oos, declined=declined, wrong=wrong, scored=scored
+    )

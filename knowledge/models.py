@@ -78,6 +78,9 @@ class ExampleQuestion(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="example_questions")
     text = models.CharField(max_length=500)
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    # Written by knowledge.question_generation for an article that came without questions (a crawled
+    # page, an upload); rebuilt when the article changes, dropped once it has questions of its own.
+    generated = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["article", "text"], name="example_question_unique")]
@@ -293,3 +296,26 @@ class WeeklyReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"Week of {self.week_start:%d %b %Y}: conversation {self.conversation_id}"
+
+
+class AnswerSettings(models.Model):
+    """The manager's choice of answer/decline trade-off, and its last estimate on this knowledge base (one row)."""
+
+    class Preset(models.TextChoices):
+        DEFAULT = "", "The deployment's default (HANDOFF_ANSWER_THRESHOLD)"
+        CAUTIOUS = "cautious", "Cautious: answer only when quite sure"
+        BALANCED = "balanced", "Balanced: answer when more likely right than wrong"
+        EAGER = "eager", "Eager: answer unless quite unsure"
+
+    preset = models.CharField(max_length=20, blank=True, choices=Preset.choices, default=Preset.DEFAULT)
+    # knowledge.tradeoff_estimate.Estimate.as_dict() of the last estimate, shown in admin.
+    estimate = models.JSONField(default=dict, blank=True)
+    estimated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "answer settings"
+        verbose_name_plural = "answer settings"
+
+    def __str__(self) -> str:
+        return "Answer settings"

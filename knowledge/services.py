@@ -19,11 +19,13 @@ from knowledge import conf
 from knowledge.chunking import split_text
 from knowledge.links import is_safe_link
 from knowledge.models import Article, ArticleClassifier, Chunk, ExampleQuestion, Source
+from knowledge.question_generation import questions_generate
 from knowledge.tasks import embed_article as embed_article_task
 from knowledge.tasks import ingest_source as ingest_source_task
 from knowledge.tasks import reembed_source as reembed_source_task
 from knowledge.tasks import train_classifier as train_classifier_task
 from nlp.embeddings import embed
+from nlp.llm import get_chat_model
 
 # Texts embedded per embed() call during a bulk embedding; progress is saved after each.
 EMBED_BATCH = 2048
@@ -101,11 +103,16 @@ def article_upsert(
         if getattr(article, name) != value:
             setattr(article, name, value)
             changed = True
-    existing = set(article.example_questions.values_list("text", flat=True))
+    # Generated questions are not the import's to remove: articles_embed rebuilds or drops them.
+    existing = set(article.example_questions.filter(generated=False).values_list("text", flat=True))
     wanted = set(questions)
     if sync_questions and existing - wanted:
-        article.example_questions.filter(text__in=existing - wanted).delete()
+        article.example_questions.filter(generated=False, text__in=existing - wanted).delete()
         changed = True
+    # A typed question that was generated before is now the article's own.
+    if article.example_questions.filter(generated=True, text__in=wanted).update(generated=False):
+        changed = True
+        existing |= set(article.example_questions.filter(generated=False).values_list("text", flat=True))
     if wanted - existing:
         ExampleQuestion.objects.bulk_create(
             [ExampleQuestion(article=article, text=q) for q in questions if q not in existing],
@@ -124,6 +131,7 @@ def articles_embed(*, articles: Sequence[Article], force: bool = False, progress
     `progress_source` as articles done / total.
     """
     pending: list[tuple[Article, list[str], list[ExampleQuestion], str]] = []
+    chat_model = None
     for article in articles:
         questions = list(article.example_questions.all())
         content_hash = article_content_hash(
@@ -131,6 +139,14 @@ def articles_embed(*, articles: Sequence[Article], force: bool = False, progress
         )
         if not force and article.embedded_at is not None and article.content_hash == content_hash:
             continue
+        typed = [q for q in questions if not q.generated]
+        if not typed or len(typed) < len(questions):  # none of its own, or generated ones to drop
+            if chat_model is None:
+                chat_model = get_chat_model() or False
+            questions = _questions_refresh(article=article, questions=questions, chat_model=chat_model or None)
+            content_hash = article_content_hash(
+                title=article.title, body=article.body, questions=[q.text for q in questions]
+            )
         markdown = article.source is not None and article.source.kind == Source.Kind.FILE
         chunks = split_text(text=article.body, markdown=markdown) or [article.title]
         pending.append((article, chunks, questions, content_hash))
@@ -155,6 +171,18 @@ def articles_embed(*, articles: Sequence[Article], force: bool = False, progress
         if progress_source is not None:
             source_progress(source=progress_source, done=done, total=len(pending))
     return done
+
+
+def _questions_refresh(*, article: Article, questions: list[ExampleQuestion], chat_model) -> list[ExampleQuestion]:
+    """The article's own questions if it has any (generated ones dropped), else freshly generated ones."""
+    typed = [q for q in questions if not q.generated]
+    article.example_questions.filter(generated=True).delete()
+    if typed:
+        return typed
+    texts = questions_generate(title=article.title, body=article.body, chat_model=chat_model)
+    return ExampleQuestion.objects.bulk_create(
+        [ExampleQuestion(article=article, text=text[:500], generated=True) for text in texts]
+    )
 
 
 def _embed_batch(batch) -> None:

@@ -8,6 +8,16 @@ from tests.support import services
 LOG_DIR = Path(settings.DATA_DIR) / "logs"  # beside the test database: parallel runs keep their own
 
 
+@pytest.fixture(autouse=True)
+def _fresh_answer_threshold():
+    """The manager's trade-off is cached per process for a few seconds; each test starts from its database."""
+    from knowledge.policy import answer_threshold_forget
+
+    answer_threshold_forget()
+    yield
+    answer_threshold_forget()
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     url = settings.TEST_REDIS_URL

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from knowledge.models import Article, ExampleQuestion
 
@@ -86,9 +86,47 @@ def test_evaluate_answers_prints_the_scores_as_json_last(files, capsys):
     call_command("evaluate", "answers", str(evaluation))
 
     result = _last_json(capsys)
-    assert set(result) == {"n", "in_scope_accuracy", "oos_recall", "oos_precision", "p50_ms", "p95_ms"}
+    assert set(result) == {
+        "n",
+        "in_scope_accuracy",
+        "oos_recall",
+        "oos_precision",
+        "p50_ms",
+        "p95_ms",
+        "threshold",
+        "auroc_in_scope_vs_oos",
+        "auroc_right_vs_decline",
+    }
     assert result["n"] == 5
+    assert result["threshold"] == 0.5  # the shipped default
+    assert result["auroc_in_scope_vs_oos"] == 1.0
     assert result["in_scope_accuracy"] == 1.0
     assert result["oos_recall"] == 1.0
     assert result["oos_precision"] == 1.0
     assert 0 < result["p50_ms"] <= result["p95_ms"]
+
+
+@pytest.mark.django_db
+def test_evaluate_answers_prints_the_trade_off_and_the_threshold_for_a_target_recall(files, capsys):
+    kb, evaluation = files
+    call_command("kb_import", str(kb))
+    capsys.readouterr()
+
+    call_command("evaluate", "answers", str(evaluation), "--target-oos-recall", "0.5")
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    table = lines[lines.index(next(line for line in lines if line.startswith("threshold"))) + 1 : -1]
+    assert [float(line.split()[0]) for line in table] == [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    # The lowest threshold declining one of the two foreign questions declines exactly that one.
+    assert result["target"]["target_oos_recall"] == 0.5
+    assert result["target"]["oos_recall"] == 0.5
+    assert 0 < result["target"]["threshold"] < result["threshold"]
+    assert result["target"]["in_scope_accuracy"] == 1.0
+
+
+@pytest.mark.django_db
+def test_evaluate_answers_rejects_a_target_outside_zero_to_one(files):
+    _kb, evaluation = files
+    with pytest.raises(CommandError, match=r"expected a share in \(0, 1\]"):
+        call_command("evaluate", "answers", str(evaluation), "--target-oos-recall", "90")

@@ -186,8 +186,15 @@ def test_a_reopened_or_badly_rated_handoff_teaches_nothing(kb, agent, what):
     assert not TrainingSuggestion.objects.exists()
 
 
+@pytest.fixture
+def eager_bot(settings):
+    """A bot that answers from a confidence of 0.1 (the default is 0.5), so that "answered, but unsure"
+    (below SUGGEST_LOW_CONFIDENCE) happens with the demo's articles."""
+    settings.HANDOFF_ANSWER_THRESHOLD = 0.1
+
+
 @pytest.mark.django_db
-def test_an_agent_answer_matching_an_existing_article_suggests_an_example_question(kb, agent):
+def test_an_agent_answer_matching_an_existing_article_suggests_an_example_question(kb, agent, eager_bot):
     conversation = ConversationFactory()
     _question, reply = visitor_asks(conversation, "the sole came off my boots after a month")
     assert not reply.metadata["declined"] and reply.metadata["confidence"] < 0.5  # right article, unsure
@@ -213,7 +220,7 @@ def test_an_agent_answer_matching_an_existing_article_suggests_an_example_questi
 
 
 @pytest.mark.django_db
-def test_a_paraphrase_answered_unsure_and_liked_becomes_an_example_question(kb):
+def test_a_paraphrase_answered_unsure_and_liked_becomes_an_example_question(kb, eager_bot):
     conversation = ConversationFactory()
     _question, reply = visitor_asks(conversation, "can i swap these for a bigger pair")
     assert reply.metadata["sources"][0]["article_id"] == kb["exchanges"].pk
@@ -482,7 +489,7 @@ def test_reverting_an_approved_article_unpublishes_it_and_the_bot_declines_again
 
 
 @pytest.mark.django_db
-def test_reverting_an_example_question_removes_only_what_approval_added(kb, manager):
+def test_reverting_an_example_question_removes_only_what_approval_added(kb, manager, eager_bot):
     conversation = ConversationFactory()
     _question, reply = visitor_asks(conversation, "can i swap these for a bigger pair")
     message_feedback_set(conversation=conversation, seq=reply.seq, value="up")
