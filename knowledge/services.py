@@ -356,6 +356,8 @@ def article_save(*, article: Article, changes: dict, questions: Sequence[str] | 
         if questions is not None:
             wanted = list(dict.fromkeys(q.strip()[:500] for q in questions if q.strip()))
             article.example_questions.exclude(text__in=wanted).delete()
+            # A question a person sends that had been generated is now the article's own.
+            article.example_questions.filter(text__in=wanted, generated=True).update(generated=False)
             ExampleQuestion.objects.bulk_create(
                 [ExampleQuestion(article=article, text=q) for q in wanted], ignore_conflicts=True
             )

@@ -7,7 +7,7 @@ from knowledge.answers import answer_decide
 from knowledge.classifier import classifier_train
 from knowledge.models import ExampleQuestion, Source
 from knowledge.question_generation import questions_from_structure, questions_generate
-from knowledge.services import article_upsert, articles_embed
+from knowledge.services import article_save, article_upsert, articles_embed
 
 FAQ_PAGE = """# Delivery FAQ
 
@@ -133,3 +133,18 @@ def test_retrieval_answers_for_an_article_the_classifier_has_never_seen(demo_kb)
     assert decision.article_id == page.pk  # the classifier alone would say Gift cards
     assert decision.decided_by == "retrieval"
     assert not decision.declined
+
+
+@pytest.mark.django_db
+def test_a_question_sent_through_the_api_that_was_generated_becomes_the_articles_own():
+    article = _crawled("Gift wrapping", GIFT_WRAPPING, "https://shop.example/help/gift-wrapping")
+    articles_embed(articles=[article])
+
+    article_save(article=article, changes={}, questions=["Do you offer gift wrapping?", "Can you wrap my parcel?"])
+    article.refresh_from_db()
+    articles_embed(articles=[article])
+
+    assert sorted(article.example_questions.values_list("text", "generated")) == [
+        ("Can you wrap my parcel?", False),
+        ("Do you offer gift wrapping?", False),
+    ]
