@@ -209,8 +209,9 @@ def _count_failure(endpoint: WebhookEndpoint, error: str) -> None:
 def webhook_deliveries_sweep() -> int:
     """Queue what is due but was never sent (broker down at commit, worker died mid-send)."""
     now = timezone.now()
+    # Due at once (since its claim), so this same sweep sends it again.
     WebhookDelivery.objects.filter(status=Status.SENDING, claimed_at__lt=now - SENDING_LEASE).update(
-        status=Status.PENDING, claimed_at=None, next_attempt_at=now
+        status=Status.PENDING, next_attempt_at=F("claimed_at"), claimed_at=None
     )
     due = list(
         WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now - SWEEP_GRACE).values_list(

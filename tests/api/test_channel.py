@@ -137,6 +137,7 @@ def test_the_inbox_shows_the_channel_and_links_the_hubspot_contact_safely(client
     page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
     assert "replies go to the bridge by webhook" in page
     assert 'href="https://app.hubspot.com/contacts/1/record/0-1/151"' in page
+    assert "hubspot_url" not in page  # the link says it; the raw attribute is not listed again
     conversation.customer.attributes = {"hubspot_url": "javascript:alert(1)"}
     conversation.customer.save()
     page = client.get(f"/inbox/c/{conversation.pk}/").content.decode()

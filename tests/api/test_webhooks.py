@@ -238,3 +238,24 @@ def test_a_real_celery_worker_delivers_after_commit(celery_worker, make_endpoint
     wait_for(
         lambda: WebhookDelivery.objects.filter(status="succeeded").exists(), timeout=30, what="the delivery's record"
     )
+
+
+def test_a_delivery_left_sending_by_a_dead_worker_is_sent_again(make_endpoint, receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    endpoint = make_endpoint(events=["message.created"])
+    WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event_id="6f1c2b8e-0000-4000-8000-000000000001",
+        event_type="message.created",
+        payload={"id": "6f1c2b8e-0000-4000-8000-000000000001", "type": "message.created", "data": {}},
+        status="sending",
+        claimed_at=timezone.now() - timedelta(minutes=10),  # its worker was killed mid-send
+        next_attempt_at=timezone.now() - timedelta(minutes=10),
+    )
+    assert webhook_deliveries_sweep() == 1
+    receiver.wait_for(1)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "succeeded" and delivery.attempts == 1
