@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "widget",
     "inbox",
     "api",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -6,23 +6,33 @@ handling time H (assignment to resolution, this team's handoffs over the last 7 
 when there is no history yet), slots free at a rate of S/H, so the k-th in line waits about k*H/S.
 It is deliberately simple, stated to the visitor as "about N minutes", and refreshed whenever
 the queue moves.
+
+The visitor also reads a range, and the range is what we promise: it is the estimate scaled by
+how far the team's real waits fell from their estimates over the last 30 days (the 10th and 90th
+percentile of real / estimated), so about 80% of real waits land inside it; with fewer than 20
+such handoffs it is half to twice the estimate. handoff_request stores the promise on the handoff
+and reports compare it with the real wait.
 """
 
 import datetime as dt
 import math
-import statistics
 from dataclasses import asdict, dataclass
 
-from django.db.models import Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from agents.hours import team_hours_text, team_is_open, team_next_opening
 from agents.models import Team
 from agents.selectors import agents_online
 from handoff.models import Handoff
+from handoff.stats import PercentileCont, Seconds
 
 DEFAULT_HANDLING_SECONDS = 6 * 60
 HISTORY = dt.timedelta(days=7)
+RANGE_HISTORY = dt.timedelta(days=30)
+RANGE_MIN_SAMPLES = 20
+RANGE_PERCENTILES = (0.1, 0.9)  # the promised range is meant to hold 80% of real waits
+DEFAULT_RANGE_FACTORS = (0.5, 2.0)
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,8 @@ class WaitInfo:
     open: bool  # within business hours and someone online
     position: int | None  # 1 = next in line; None when already with an agent
     estimated_wait_seconds: int | None
+    wait_low_seconds: int | None  # the range the visitor is promised
+    wait_high_seconds: int | None
     hours: str
     next_opening: str | None  # ISO datetime when the team next opens, if closed
     out_of_hours_message: str
@@ -41,11 +53,26 @@ class WaitInfo:
 
 def median_handling_seconds(*, team: Team | None) -> float:
     since = timezone.now() - HISTORY
-    finished = Handoff.objects.filter(
+    median = Handoff.objects.filter(
         status=Handoff.Status.RESOLVED, assigned_at__isnull=False, ended_at__gte=since, team=team
-    ).values_list("assigned_at", "ended_at")[:500]
-    durations = [(ended - assigned).total_seconds() for assigned, ended in finished]
-    return statistics.median(durations) if durations else DEFAULT_HANDLING_SECONDS
+    ).aggregate(median=PercentileCont(Seconds(F("ended_at") - F("assigned_at")), fraction=0.5))["median"]
+    return median if median is not None else DEFAULT_HANDLING_SECONDS
+
+
+def wait_range_factors(*, team: Team | None) -> tuple[float, float]:
+    """How far real waits fell from their estimates lately: (low, high) multipliers of an estimate."""
+    low, high = RANGE_PERCENTILES
+    ratio = Seconds(F("first_assigned_at") - F("requested_at")) / F("wait_estimate_seconds")
+    found = Handoff.objects.filter(
+        team=team,
+        requested_at__gte=timezone.now() - RANGE_HISTORY,
+        wait_estimate_seconds__gt=0,
+        first_assigned_at__isnull=False,
+    ).aggregate(n=Count("id"), low=PercentileCont(ratio, fraction=low), high=PercentileCont(ratio, fraction=high))
+    if found["n"] < RANGE_MIN_SAMPLES:
+        return DEFAULT_RANGE_FACTORS
+    # The range always holds the estimate itself ("about 6 minutes (between 4 and 9 minutes)").
+    return min(found["low"], 1.0), max(found["high"], 1.0)
 
 
 def queue_position(*, handoff: Handoff) -> int:
@@ -66,28 +93,35 @@ class TeamQueue:
     slots: int
     handling_seconds: float
     next_opening: dt.datetime | None
+    range_factors: tuple[float, float] = DEFAULT_RANGE_FACTORS
 
     @classmethod
     def now(cls, *, team: Team | None) -> "TeamQueue":
         now = timezone.now()
         in_hours = team_is_open(team=team, at=now) if team else True
         slots = agents_online(team=team).aggregate(slots=Sum("max_concurrent"))["slots"] or 0
+        is_open = in_hours and slots > 0
         return cls(
             team=team,
             in_hours=in_hours,
             slots=slots,
-            handling_seconds=median_handling_seconds(team=team) if in_hours and slots else DEFAULT_HANDLING_SECONDS,
+            handling_seconds=median_handling_seconds(team=team) if is_open else DEFAULT_HANDLING_SECONDS,
             next_opening=team_next_opening(team=team, at=now) if team and not in_hours else None,
+            range_factors=wait_range_factors(team=team) if is_open else DEFAULT_RANGE_FACTORS,
         )
 
     def info(self, *, position: int | None) -> WaitInfo:
         is_open = self.in_hours and self.slots > 0
         estimate = math.ceil(position * self.handling_seconds / self.slots) if is_open and position else None
+        low, high = self.range_factors
         return WaitInfo(
             team=self.team.name if self.team else "Support",
             open=is_open,
             position=position,
             estimated_wait_seconds=estimate,
+            # Whole minutes, as the visitor reads them: what we measure is what they were told.
+            wait_low_seconds=math.floor(estimate * low / 60) * 60 if estimate is not None else None,
+            wait_high_seconds=max(60, math.ceil(estimate * high / 60) * 60) if estimate is not None else None,
             hours=team_hours_text(team=self.team) if self.team else "",
             next_opening=self.next_opening.isoformat() if self.next_opening else None,
             out_of_hours_message=self.team.out_of_hours_message if self.team else "",
@@ -113,8 +147,20 @@ def wait_text(info: WaitInfo) -> str:
     if not info.open:
         when = f" Our hours: {info.hours}." if info.hours else ""
         return f"{info.out_of_hours_message or 'Our team is offline right now.'}{when}"
-    minutes = max(1, round((info.estimated_wait_seconds or 0) / 60))
+    minutes = _minutes(info.estimated_wait_seconds)
     return (
         f"Connecting you to a person from {info.team}. You are number {info.position} in the queue; "
-        f"the estimated wait is about {minutes} minute{'s' if minutes != 1 else ''}."
+        f"the estimated wait is about {minutes} minute{'s' if minutes != 1 else ''}{_range_text(info)}."
     )
+
+
+def _minutes(seconds: int | None) -> int:
+    return max(1, round((seconds or 0) / 60))
+
+
+def _range_text(info: WaitInfo) -> str:
+    """ " (between 2 and 9 minutes)": the range we promise (whole minutes, see TeamQueue.info)."""
+    if info.wait_low_seconds is None or info.wait_high_seconds is None:
+        return ""
+    low, high = info.wait_low_seconds // 60, info.wait_high_seconds // 60
+    return f" (between {low} and {high} minutes)" if low else f" (at most {high} minutes)"

@@ -25,6 +25,13 @@ class Handoff(models.Model):
         RESOLVED = "resolved", "Resolved"
         HANDED_BACK = "handed_back", "Handed back to the bot"
 
+    class Verdict(models.TextChoices):
+        """The agent's one-click label once the conversation is resolved: was this handoff right?"""
+
+        NEEDED = "needed", "Handoff was needed"
+        BOT_COULD_ANSWER = "bot_could_answer", "The bot could have answered"
+        TOO_LATE = "too_late", "The bot should have handed off sooner"
+
     # Waiting or with an agent: at most one per conversation (see the constraint below).
     OPEN_STATUSES = (Status.QUEUED, Status.ASSIGNED)
 
@@ -45,6 +52,25 @@ class Handoff(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True)
     first_agent_reply_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # When a person first took it: the visitor's real wait ends here (assigned_at moves on a
+    # transfer or a return to the queue).
+    first_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    # What the visitor was promised when they asked (handoff.availability): the estimate and the
+    # range they were told it falls in. Empty when nobody could answer and the visitor was asked
+    # for an email instead (email_asked).
+    wait_estimate_seconds = models.PositiveIntegerField(null=True, blank=True)
+    wait_low_seconds = models.PositiveIntegerField(null=True, blank=True)
+    wait_high_seconds = models.PositiveIntegerField(null=True, blank=True)
+    email_asked = models.BooleanField(default=False)
+    # Did the bot answer in the conversation before the request: "bot then human" vs "human only".
+    bot_answered_before = models.BooleanField(default=False)
+
+    verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True, db_index=True)
+    verdict_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verdict_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-priority", "requested_at"]

@@ -18,7 +18,7 @@ from agents.models import Agent, Team
 from agents.selectors import team_default
 from chat.models import Conversation, Message
 from chat.services import message_create
-from handoff.availability import wait_info, wait_text
+from handoff.availability import WaitInfo, wait_info, wait_text
 from handoff.models import Handoff, HandoffEvent, SatisfactionRating
 from handoff.realtime import handoff_broadcast_inbox, handoff_broadcast_queue_positions, handoff_broadcast_state
 from handoff.selectors import routing_next
@@ -131,9 +131,9 @@ def _announce(
     handoff_broadcast_inbox(conversation=conversation, handoff=handoff)
 
 
-def _waiting_notice(*, handoff: Handoff, preface: str = "") -> _Notice:
+def _waiting_notice(*, handoff: Handoff, preface: str = "", info: WaitInfo | None = None) -> _Notice:
     """Queue position and wait, or the team's hours and a request for an email when nobody can answer."""
-    info = wait_info(handoff=handoff)
+    info = info or wait_info(handoff=handoff)
     return _Notice(
         text=preface + wait_text(info),
         metadata={"kind": "handoff_queued", "wait": info.as_dict(), "ask_email": not info.open},
@@ -190,7 +190,9 @@ def handoff_request(
             priority=priority,
             summary=summary_for_handoff(conversation=conversation, reason=reason),
             context=_customer_context(conversation),
+            bot_answered_before=conversation.messages.filter(sender=Message.Sender.BOT).exists(),
         )
+        info = _promise_store(handoff=handoff)
         # Routed after commit: a new handoff may be first in line for a free agent.
         _transition(
             conversation=conversation,
@@ -200,10 +202,20 @@ def handoff_request(
             reason=reason,
             actor=actor,
             team=team,
-            notice=_waiting_notice(handoff=handoff),
+            notice=_waiting_notice(handoff=handoff, info=info),
             route=True,
         )
     return handoff
+
+
+def _promise_store(*, handoff: Handoff) -> WaitInfo:
+    """Keep what the visitor is about to be told about the wait: reports compare it with the real one."""
+    info = wait_info(handoff=handoff)
+    handoff.wait_estimate_seconds = info.estimated_wait_seconds
+    handoff.wait_low_seconds, handoff.wait_high_seconds = info.wait_low_seconds, info.wait_high_seconds
+    handoff.email_asked = not info.open
+    handoff.save(update_fields=["wait_estimate_seconds", "wait_low_seconds", "wait_high_seconds", "email_asked"])
+    return info
 
 
 def handoff_assign(*, handoff: Handoff, agent: Agent, actor=None, reason: str = "Accepted from the queue") -> Handoff:
@@ -220,7 +232,8 @@ def handoff_assign(*, handoff: Handoff, agent: Agent, actor=None, reason: str = 
         handoff.status = Handoff.Status.ASSIGNED
         handoff.agent = agent
         handoff.assigned_at = now
-        handoff.save(update_fields=["status", "agent", "assigned_at"])
+        handoff.first_assigned_at = handoff.first_assigned_at or now
+        handoff.save(update_fields=["status", "agent", "assigned_at", "first_assigned_at"])
         Agent.objects.filter(pk=agent.pk).update(last_assigned_at=now)
         _transition(
             conversation=conversation,
@@ -254,11 +267,12 @@ def handoff_transfer(
             if handoff.agent_id == to_agent.pk:
                 raise HandoffError(f"Conversation {conversation.pk} is already with {to_agent.public_name}.")
             handoff.status, handoff.agent, handoff.assigned_at = Handoff.Status.ASSIGNED, to_agent, timezone.now()
+            handoff.first_assigned_at = handoff.first_assigned_at or handoff.assigned_at
             to_status, visitor_text = Status.ASSIGNED, f"{to_agent.public_name} is taking over the conversation."
         else:
             handoff.status, handoff.agent, handoff.team = Handoff.Status.QUEUED, None, to_team
             to_status, visitor_text = Status.QUEUED, f"Transferring you to our {to_team.name} team."
-        handoff.save(update_fields=["status", "agent", "team", "assigned_at"])
+        handoff.save(update_fields=["status", "agent", "team", "assigned_at", "first_assigned_at"])
         _transition(
             conversation=conversation,
             handoff=handoff,
@@ -401,6 +415,28 @@ def handoff_first_reply_record(*, conversation: Conversation, message: Message) 
     Handoff.objects.filter(
         conversation=conversation, status=Handoff.Status.ASSIGNED, first_agent_reply_at__isnull=True
     ).update(first_agent_reply_at=message.created_at)
+
+
+def handoff_verdict_set(*, handoff: Handoff, verdict: str, user) -> Handoff:
+    """The agent's one-click label once the conversation is over: was this handoff needed?
+
+    The agent who handled it or a manager may set it, and change it (a wrong click is undone with
+    the right one); an empty verdict clears it. Reports measure each trigger's precision from it.
+    """
+    if verdict and verdict not in Handoff.Verdict.values:
+        raise HandoffError(f"Choose one of: {', '.join(Handoff.Verdict.labels)}.")
+    with transaction.atomic():
+        handoff = Handoff.objects.select_for_update(of=("self",)).select_related("agent").get(pk=handoff.pk)
+        if handoff.status in Handoff.OPEN_STATUSES:
+            raise HandoffError(f"Conversation {handoff.conversation_id} is still open; label it once it is resolved.")
+        is_manager = user.is_staff or user.is_superuser
+        if not is_manager and (handoff.agent is None or handoff.agent.user_id != user.pk):
+            raise HandoffError("Only the agent who handled this conversation (or a manager) can label it.")
+        handoff.verdict = verdict
+        handoff.verdict_by = user if verdict else None
+        handoff.verdict_at = timezone.now() if verdict else None
+        handoff.save(update_fields=["verdict", "verdict_by", "verdict_at"])
+    return handoff
 
 
 def rating_submit(*, conversation: Conversation, score: int, comment: str = "") -> SatisfactionRating:
