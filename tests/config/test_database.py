@@ -52,13 +52,25 @@ def test_two_processes_sharing_a_data_dir_share_one_server_which_stops_after_the
         "import sys, time, django; django.setup();"
         "from django.db import connection;"
         "cur = connection.cursor(); cur.execute('SELECT pg_postmaster_start_time()');"
-        "print(cur.fetchone()[0], flush=True); time.sleep(float(sys.argv[1]))"
+        "print(cur.fetchone()[0], flush=True);"
+        "sys.argv[1] == 'hold' and sys.stdin.readline()"
     )
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", "HANDOFF_DATA_DIR": str(tmp_path)}
-    first = subprocess.Popen([sys.executable, "-c", script, "4"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    # The first process holds the server until told to exit (not for a fixed time: on a loaded machine
+    # the second one's start-up alone can take longer than any sleep we would pick).
+    first = subprocess.Popen(
+        [sys.executable, "-c", script, "hold"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     first_start = first.stdout.readline().strip()
-    second = subprocess.run([sys.executable, "-c", script, "0"], cwd=ROOT, env=env, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", script, "go"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert second.stdout.strip() == first_start, "the second process must join the running server"
+    first.stdin.write("exit\n")
+    first.stdin.close()
     assert first.wait(30) == 0
     pid_file = tmp_path / "pgdata" / "postmaster.pid"
     assert not pid_file.exists(), "the server must stop when the last process using it exits"
