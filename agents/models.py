@@ -10,6 +10,13 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/London)")
 
 
+# Managers see every team's conversations and the reports. Staff status alone only opens the admin
+# (its pages still need their model permissions): a manager is a staff user holding this permission,
+# given by the "Managers" group (agents/migrations/0006) or a superuser.
+MANAGER_PERMISSION = "agents.manage_all_teams"
+MANAGERS_GROUP = "Managers"
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(unique=True)
@@ -20,6 +27,9 @@ class Team(models.Model):
         blank=True,
         default="Our team is offline right now. Leave your email and we will reply as soon as we are back.",
     )
+
+    class Meta:
+        permissions = [("manage_all_teams", "Can see every team's conversations and the reports (a manager)")]
 
     def __str__(self) -> str:
         return self.name

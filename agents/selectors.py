@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 
-from agents.models import Agent, Team
+from agents.models import MANAGER_PERMISSION, Agent, Team
 
 
 def team_default() -> Team | None:
@@ -35,8 +35,15 @@ def agents_online(*, team: Team | None) -> QuerySet[Agent]:
 
 
 def user_is_manager(user) -> bool:
-    """Managers (staff) see every team's conversations; agents only their teams'."""
-    return bool(user.is_active and (user.is_staff or user.is_superuser))
+    """Managers see every team's conversations and the reports; agents only their teams'.
+
+    A manager is an active superuser, or an active staff user with MANAGER_PERMISSION (the
+    "Managers" group): `is_staff` alone opens the admin, not every team. Non-staff users are
+    answered without a query (agents' inbox pages count their queries).
+    """
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return bool(user.is_superuser or (user.is_staff and user.has_perm(MANAGER_PERMISSION)))
 
 
 def agent_for_user(user) -> Agent | None:

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
+from agents.selectors import user_is_manager
 from handoff.models import Handoff, HandoffEvent, HandoffReport, SatisfactionRating
 from handoff.reports import handoff_report
 
@@ -45,7 +47,17 @@ class SatisfactionRatingAdmin(admin.ModelAdmin):
 
 @admin.register(HandoffReport)
 class HandoffReportAdmin(admin.ModelAdmin):
-    """The report page: containment, waits, handling times, CSAT (bot vs person), reasons."""
+    """The report page: containment, waits, handling times, CSAT (bot vs person), reasons.
+
+    It reads every team's handoffs, so it is for managers only (agents.selectors.user_is_manager),
+    whatever model permissions a staff user holds; changelist_view is ours, so it checks itself.
+    """
+
+    def has_module_permission(self, request) -> bool:
+        return user_is_manager(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return user_is_manager(request.user)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -54,6 +66,8 @@ class HandoffReportAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         try:
             days = max(1, min(int(request.GET.get("days", 30)), 365))
         except ValueError:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent, Team
-from agents.selectors import team_default
+from agents.selectors import team_default, user_is_manager
 from chat.models import Conversation, Message
 from chat.services import message_create
 from handoff.availability import WaitInfo, wait_info, wait_text
@@ -429,8 +429,7 @@ def handoff_verdict_set(*, handoff: Handoff, verdict: str, user) -> Handoff:
         handoff = Handoff.objects.select_for_update(of=("self",)).select_related("agent").get(pk=handoff.pk)
         if handoff.status in Handoff.OPEN_STATUSES:
             raise HandoffError(f"Conversation {handoff.conversation_id} is still open; label it once it is resolved.")
-        is_manager = user.is_staff or user.is_superuser
-        if not is_manager and (handoff.agent is None or handoff.agent.user_id != user.pk):
+        if not user_is_manager(user) and (handoff.agent is None or handoff.agent.user_id != user.pk):
             raise HandoffError("Only the agent who handled this conversation (or a manager) can label it.")
         handoff.verdict = verdict
         handoff.verdict_by = user if verdict else None

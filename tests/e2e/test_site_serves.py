@@ -1,6 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from agents.models import Agent
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -13,7 +15,7 @@ def test_the_demo_shop_and_healthz_are_served_by_daphne(page, live_server_url):
 
 
 def test_an_agent_signs_in_and_reaches_the_inbox(page, live_server_url):
-    get_user_model().objects.create_user("dana", password="a-long-test-password", is_staff=True)
+    Agent.objects.create(user=get_user_model().objects.create_user("dana", password="a-long-test-password"))
     page.goto(live_server_url + "/inbox/")
     assert "/accounts/login/" in page.url
     page.fill("input[name=username]", "dana")

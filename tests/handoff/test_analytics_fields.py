@@ -129,6 +129,6 @@ def test_another_agent_cannot_label_someone_elses_handoff_and_nonsense_is_refuse
         handoff_verdict_set(handoff=handoff, verdict=Handoff.Verdict.NEEDED, user=sam.user)
     with pytest.raises(HandoffError, match="Choose one of"):
         handoff_verdict_set(handoff=handoff, verdict="maybe", user=dana.user)
-    manager = UserFactory(username="morgan", is_staff=True)
+    manager = UserFactory(username="morgan", is_staff=True, is_superuser=True)
     handoff_verdict_set(handoff=handoff, verdict=Handoff.Verdict.TOO_LATE, user=manager)
     assert Handoff.objects.get(pk=handoff.pk).verdict == Handoff.Verdict.TOO_LATE

@@ -72,7 +72,8 @@ class Command(BaseCommand):
                 username=username,
                 defaults={"first_name": first, "last_name": last, "email": f"{username}@northwind.example"},
             )
-            # Managers are staff (the admin, every team's conversations); agents use the inbox only.
+            # Managers are superusers (the admin, and MANAGER_PERMISSION: every team and the reports);
+            # agents use the inbox only.
             user.is_staff = is_manager
             user.is_superuser = is_manager
             if created:
