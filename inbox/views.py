@@ -9,17 +9,17 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.models import Agent, CannedResponse, Team
+from agents.models import Agent, Team
 from agents.selectors import agent_for_user, user_is_manager
 from agents.services import AgentError
 from handoff.presence import agent_set_status
 from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_assign, handoff_hand_back, handoff_resolve, handoff_transfer
+from inbox.canned import canned_fill, canned_for, query_clean
 from inbox.context import conversation_context, sidebar_context
 from inbox.selectors import conversations_visible_to, handoffs_visible_to
 from inbox.services import agent_reply, conversation_mark_read, note_add
@@ -173,14 +173,17 @@ def status_update(request):
 @require_GET
 @inbox_user_required
 def canned_search(request):
-    query = request.GET.get("q", "").strip()
-    teams = request.agent.teams.all() if request.agent else Team.objects.all()
-    responses = CannedResponse.objects.filter(Q(team__isnull=True) | Q(team__in=teams))
-    if query:
-        responses = responses.filter(
-            Q(title__icontains=query) | Q(shortcut__icontains=query) | Q(text__icontains=query)
-        )
-    return render(request, "inbox/partials/canned_list.html", {"responses": responses[:20], "query": query})
+    """Canned responses matching `q`, with the variables filled in for `conversation` when given."""
+    conversation = None
+    conversation_id = request.GET.get("conversation", "")
+    if conversation_id:
+        conversation = _visible_conversation(request, int(conversation_id) if conversation_id.isdigit() else 0)
+    query = query_clean(request.GET.get("q", ""))
+    responses = [
+        (response, canned_fill(text=response.text, conversation=conversation, agent=request.agent))
+        for response in canned_for(agent=request.agent, query=query)[:20]
+    ]
+    return render(request, "inbox/partials/canned_list.html", {"responses": responses, "query": query})
 
 
 @require_GET

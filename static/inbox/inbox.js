@@ -1,4 +1,5 @@
-/* Small behaviours around htmx: connection state, new-assignment chime, scrolling, canned inserts. */
+/* Small behaviours around htmx: connection state, new-assignment chime, scrolling, canned responses
+   (the search box and the `/` picker in the reply box), Ctrl/Cmd+Enter to send. */
 (function () {
   "use strict";
 
@@ -53,14 +54,149 @@
     if (target.id === "sidebar") updateTitle();
     if (target.id === "cue" && target.getAttribute("data-chime")) chime();
   });
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest(".canned-insert");
-    if (!button) return;
-    var textarea = document.getElementById("reply-text");
-    if (!textarea) return;
-    textarea.value = (textarea.value ? textarea.value + "\n" : "") + button.getAttribute("data-text");
+  // --- Inserting canned responses and passages into the reply, at the cursor -------------------
+
+  function replyBox() {
+    return document.getElementById("reply-text");
+  }
+
+  function insertAtCursor(textarea, text, from) {
+    // Replaces [from, cursor) (the typed "/shortcut", or the selection) with `text`.
+    var start = from === undefined ? textarea.selectionStart : from;
+    var end = textarea.selectionEnd;
+    textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
+    var caret = start + text.length;
     textarea.focus();
+    textarea.setSelectionRange(caret, caret);
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest(".canned-insert");
+    var textarea = replyBox();
+    if (!option || !textarea) return;
+    if (option.closest("#slash-picker")) {
+      slash.choose(option);
+      return;
+    }
+    insertAtCursor(textarea, option.getAttribute("data-text"));
+    var results = document.getElementById("canned");
+    if (results && results.contains(option)) results.innerHTML = "";
   });
+
+  // --- The `/` picker: "/ref" typed in the reply box lists matching canned responses ------------
+
+  var slash = {
+    token: null, // {start, query} of the "/word" before the cursor while the picker is open
+    active: -1,
+    asked: 0,
+
+    picker: function () {
+      return document.getElementById("slash-picker");
+    },
+    options: function () {
+      var picker = this.picker();
+      return picker ? Array.prototype.slice.call(picker.querySelectorAll("[role=option]")) : [];
+    },
+    isOpen: function () {
+      var picker = this.picker();
+      return !!picker && !picker.hidden;
+    },
+    close: function () {
+      var picker = this.picker();
+      if (picker) {
+        picker.hidden = true;
+        picker.innerHTML = "";
+      }
+      var textarea = replyBox();
+      if (textarea) textarea.removeAttribute("aria-activedescendant");
+      this.token = null;
+      this.active = -1;
+    },
+    tokenBeforeCursor: function (textarea) {
+      var before = textarea.value.slice(0, textarea.selectionStart);
+      var match = /(^|\s)\/([\w-]*)$/.exec(before);
+      if (!match) return null;
+      return { start: before.length - match[2].length - 1, query: match[2] };
+    },
+    update: function (textarea) {
+      var token = this.tokenBeforeCursor(textarea);
+      if (!token) {
+        if (this.isOpen()) this.close();
+        return;
+      }
+      this.token = token;
+      var asked = ++this.asked;
+      var url = textarea.getAttribute("data-canned-url") + "&q=" + encodeURIComponent(token.query);
+      var self = this;
+      fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+        .then(function (response) { return response.ok ? response.text() : ""; })
+        .then(function (html) {
+          if (asked !== self.asked || !self.token) return; // a newer keystroke asked again
+          var picker = self.picker();
+          var results = document.getElementById("canned");
+          if (results) results.innerHTML = ""; // one list of canned responses at a time
+          picker.innerHTML = html;
+          picker.hidden = false;
+          self.options().forEach(function (option, i) { option.id = "slash-option-" + i; });
+          self.select(self.options().length ? 0 : -1);
+        });
+    },
+    select: function (index) {
+      var options = this.options();
+      this.active = Math.max(-1, Math.min(index, options.length - 1));
+      options.forEach(function (option, i) {
+        option.setAttribute("aria-selected", i === this.active ? "true" : "false");
+      }, this);
+      var textarea = replyBox();
+      if (this.active >= 0) {
+        textarea.setAttribute("aria-activedescendant", options[this.active].id);
+        options[this.active].scrollIntoView({ block: "nearest" });
+      }
+    },
+    choose: function (option) {
+      var textarea = replyBox();
+      var start = this.token ? this.token.start : textarea.selectionStart;
+      this.close();
+      insertAtCursor(textarea, option.getAttribute("data-text"), start);
+    },
+    keydown: function (event) {
+      if (!this.isOpen()) return false;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        this.select(this.active + (event.key === "ArrowDown" ? 1 : -1));
+      } else if (event.key === "Enter" && !event.ctrlKey && !event.metaKey) {
+        var option = this.options()[this.active];
+        if (!option) return false;
+        this.choose(option);
+      } else if (event.key === "Escape") {
+        this.close();
+      } else {
+        return false;
+      }
+      event.preventDefault();
+      event.stopPropagation();
+      return true;
+    },
+  };
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "reply-text" && event.isTrusted) slash.update(event.target);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.target.id !== "reply-text") return;
+    if (slash.keydown(event)) return;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+    }
+  });
+  document.addEventListener("focusout", function (event) {
+    // Leaving the reply box (not for the picker itself) closes the picker.
+    if (event.target.id === "reply-text" && !(event.relatedTarget && event.relatedTarget.closest("#slash-picker"))) {
+      setTimeout(function () { if (document.activeElement !== replyBox()) slash.close(); }, 150);
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     scrollTranscript();
     updateTitle();

@@ -154,3 +154,23 @@ def test_the_presence_sweep_makes_agents_without_a_tab_away(agent, settings):
     Agent.objects.filter(pk=agent.pk).update(status="online", last_seen_at=stale)
     assert presence_sweep() == 1
     assert Agent.objects.get(pk=agent.pk).status == "away"
+
+
+def test_canned_responses_fill_in_the_visitor_and_agent_for_the_conversation(client, agent, queued_conversation):
+    CannedResponse.objects.create(title="Hello", shortcut="hi", text="Hi {{visitor.name}}, {{ agent.name }} here.")
+    client.force_login(agent.user)
+    page = client.get("/inbox/canned/", {"q": "hi", "conversation": queued_conversation.pk}).content.decode()
+    assert 'data-text="Hi Ada Visitor, Dana here."' in page
+
+
+def test_canned_search_is_only_for_conversations_the_agent_may_see(client, billing_agent, queued_conversation):
+    client.force_login(billing_agent.user)
+    assert client.get("/inbox/canned/", {"q": "hi", "conversation": queued_conversation.pk}).status_code == 404
+    assert client.get("/inbox/canned/", {"q": "hi", "conversation": "x"}).status_code == 404
+
+
+def test_canned_search_with_nul_bytes_or_a_huge_query_answers_normally(client, agent):
+    CannedResponse.objects.create(title="Refund policy", shortcut="refund", text="Refunds take 5 days.")
+    client.force_login(agent.user)
+    assert "Refund policy" in client.get("/inbox/canned/", {"q": "ref\x00und"}).content.decode()
+    assert client.get("/inbox/canned/", {"q": "é" * 100_000}).status_code == 200
