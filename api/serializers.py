@@ -119,8 +119,8 @@ class TriggerRuleSerializer(StrictTypes, serializers.ModelSerializer):
     class Meta:
         model = TriggerRule
         fields = [
-            "id", "name", "description", "order", "enabled", "match", "conditions", "handoff", "team",
-            "priority", "reason_label", "tags", "notify_team", "visitor_message", "created_at", "updated_at",
+            "id", "name", "description", "order", "enabled", "match", "conditions", "handoff", "when_answerable",
+            "team", "priority", "reason_label", "tags", "notify_team", "visitor_message", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {

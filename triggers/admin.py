@@ -38,11 +38,19 @@ class TriggerRuleForm(forms.ModelForm):
         model = TriggerRule
         fields = [
             "name", "description", "order", "enabled", "match", "conditions",
-            "handoff", "team", "priority", "reason_label", "tags", "notify_team", "visitor_message",
+            "handoff", "when_answerable", "team", "priority", "reason_label", "tags", "notify_team", "visitor_message",
         ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional in a post (a form or script from before the choice existed keeps the old behaviour).
+        self.fields["when_answerable"].required = False
 
     def clean_tags(self):
         return self.cleaned_data.get("tags") or []
+
+    def clean_when_answerable(self):
+        return self.cleaned_data.get("when_answerable") or TriggerRule.WhenAnswerable.HANDOFF
 
 
 @admin.register(TriggerRule)
@@ -60,7 +68,18 @@ class TriggerRuleAdmin(admin.ModelAdmin):
         ("When", {"fields": ["match", "conditions"]}),
         (
             "Then",
-            {"fields": ["handoff", "team", "priority", "reason_label", "tags", "notify_team", "visitor_message"]},
+            {
+                "fields": [
+                    "handoff",
+                    "when_answerable",
+                    "team",
+                    "priority",
+                    "reason_label",
+                    "tags",
+                    "notify_team",
+                    "visitor_message",
+                ]
+            },
         ),
     ]
 

@@ -109,6 +109,9 @@ DEFAULT_RULES: list[dict] = [
         ],
         "handoff": True,
         "priority": 1,
+        # These signals are about earlier answers: a new question the bot knows is still answered,
+        # with a person offered beside it; a question it declines goes to a person.
+        "when_answerable": "answer_and_offer",
         "reason_label": "The bot could not help",
     },
 ]

@@ -63,6 +63,8 @@ class ConversationContext:
     # The bot's answers so far, oldest first (confidence None when the bot did not say).
     bot_confidences: tuple[float | None, ...] = ()
     bot_texts: tuple[str, ...] = ()
+    # The visitor message each of those answers replied to ("" when not known), same order.
+    bot_questions: tuple[str, ...] = ()
     # The visitor's earlier messages, oldest first, and optionally their embeddings (same order).
     previous_visitor_texts: tuple[str, ...] = ()
     previous_visitor_vectors: Any = None

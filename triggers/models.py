@@ -48,7 +48,22 @@ class TriggerRule(models.Model):
     match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
     conditions = models.JSONField(default=list, help_text=CONDITIONS_HELP)
 
+    class WhenAnswerable(models.TextChoices):
+        """What a handing-off rule does with a message the bot can answer confidently."""
+
+        HANDOFF = "handoff", "Hand off instead of answering"
+        ANSWER_THEN_HANDOFF = "answer_then_handoff", "Answer, then hand off"
+        ANSWER_AND_OFFER = "answer_and_offer", "Answer and offer a person"
+
     handoff = models.BooleanField(default=True, help_text="Hand the conversation to a person when this rule fires.")
+    when_answerable = models.CharField(
+        max_length=20,
+        choices=WhenAnswerable.choices,
+        default=WhenAnswerable.HANDOFF,
+        help_text="When the bot can answer the message that fired the rule: hand off without answering, answer "
+        "and then hand off, or answer and offer a person (a declined question always hands off). A rule about "
+        "the bot's history (repeats, thumbs down) should not swallow a new question the bot knows.",
+    )
     team = models.ForeignKey(
         "agents.Team",
         null=True,

@@ -79,10 +79,11 @@ def triggers_context_build(
     history = list(
         Message.objects.filter(conversation_id=conversation.pk, seq__lt=message.seq)
         .order_by("-seq")
-        .values("sender", "text", "sentiment", "metadata", "created_at")[:HISTORY_WINDOW]
+        .values("seq", "sender", "text", "sentiment", "metadata", "created_at")[:HISTORY_WINDOW]
     )[::-1]
     visitor_before = [m for m in history if m["sender"] == Message.Sender.VISITOR]
     bot_messages = [m for m in history if m["sender"] == Message.Sender.BOT]
+    visitor_text_by_seq = {m["seq"]: m["text"] for m in visitor_before}
 
     # The visitor has been waiting since their oldest message that nobody has answered yet.
     waiting_since = message.created_at
@@ -122,6 +123,7 @@ def triggers_context_build(
         sentiment=conversation.sentiment,
         bot_confidences=tuple(_confidence(m["metadata"]) for m in bot_messages),
         bot_texts=tuple(m["text"] for m in bot_messages),
+        bot_questions=tuple(visitor_text_by_seq.get((m["metadata"] or {}).get("reply_to"), "") for m in bot_messages),
         previous_visitor_texts=previous_texts,
         previous_visitor_vectors=previous_vectors,
         negative_feedback_count=counts["negative_feedback"],

@@ -62,7 +62,8 @@ def triggers_defaults_install(*, replace: bool = False) -> list[TriggerRule]:
             if existing is not None and not replace:
                 continue
             rule = existing or TriggerRule(name=spec["name"])
-            for key in ("order", "match", "conditions", "handoff", "priority", "reason_label", "visitor_message"):
+            keys = ("order", "match", "conditions", "handoff", "when_answerable", "priority", "reason_label")
+            for key in (*keys, "visitor_message"):
                 if key in spec:
                     setattr(rule, key, spec[key])
             rule.tags = list(spec.get("tags", []))
@@ -87,6 +88,8 @@ class TriggerDecision:
     team: Team | None = None
     priority: int = 0
     reason: str = ""
+    # The rule's choice when the bot can answer the message (TriggerRule.WhenAnswerable).
+    when_answerable: str = TriggerRule.WhenAnswerable.HANDOFF
     # Copied onto the Handoff (handoff_request(trigger=...)): which rule, what it matched.
     trigger: dict = field(default_factory=dict)
     visitor_messages: tuple[str, ...] = ()
@@ -172,6 +175,7 @@ def _record(
             team=rule.team,
             priority=rule.priority,
             reason=rule.reason_label or rule.name,
+            when_answerable=rule.when_answerable,
             trigger={
                 "rule_id": rule.pk,
                 "rule_name": rule.name,
@@ -206,6 +210,14 @@ def conversation_tags_add(*, conversation_id: int, tags: list[str]) -> tuple[str
             conversation.tags = current + list(added)
             conversation.save(update_fields=["tags", "updated_at"])
     return added
+
+
+def trigger_handoff_withheld(*, decision: TriggerDecision) -> None:
+    """The winning rule's handoff did not happen: the bot answered the question and offered a
+    person instead (TriggerRule.WhenAnswerable.ANSWER_AND_OFFER). The firing log says so."""
+    TriggerFiring.objects.filter(message_id=decision.message_id, rule=decision.rule, phase=decision.phase).update(
+        decided_handoff=False
+    )
 
 
 def triggers_decision_apply(*, decision: TriggerDecision) -> None:

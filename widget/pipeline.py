@@ -1,13 +1,16 @@
 """What happens after a visitor's message is stored: trigger rules, then the bot.
 
-`handle_visitor_message` runs in a worker thread (the widget consumer starts it after the
-ack, so a slow answer never holds up the socket) and is synchronous ORM code. While the
-conversation is with the bot, the trigger rules decide first and the bot answers if none
-hands off. While a person is waiting or chatting, the bot stays silent.
+`handle_visitor_message` is synchronous ORM code that runs wherever the caller chooses (a worker
+thread the widget consumer starts after the ack, or a Celery task), so a slow answer never holds
+up the socket. While the conversation is with the bot, the trigger rules decide first and the
+bot answers if none hands off; a rule that hands off on a question the bot can answer may ask
+for the answer first (TriggerRule.when_answerable). While a person is waiting or chatting, the
+bot stays silent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -20,7 +23,14 @@ from handoff.realtime import handoff_broadcast_inbox
 from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_request
 from knowledge import answers
-from triggers.services import sentiment_score_enqueue, triggers_decision_apply, triggers_evaluate_message
+from triggers.models import TriggerRule
+from triggers.services import (
+    TriggerDecision,
+    sentiment_score_enqueue,
+    trigger_handoff_withheld,
+    triggers_decision_apply,
+    triggers_evaluate_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +45,8 @@ def handle_visitor_message(*, message: Message) -> Message | None:
 
     1. Its sentiment is scored in a Celery worker (sentiment rules run there, after scoring).
     2. While a person has the conversation, the bot stays silent; the agents' lists update.
-    3. Otherwise the trigger rules run inline; the first matching rule may hand off.
+    3. Otherwise the trigger rules run inline; the first matching rule may hand off, before or
+       after the bot answers (as the rule says; see `_answer_first`).
     4. If none does, the bot answers from the knowledge base.
     """
     sentiment_score_enqueue(message=message)
@@ -45,10 +56,30 @@ def handle_visitor_message(*, message: Message) -> Message | None:
         _notify_agents(conversation)
         return None
     decision = triggers_evaluate_message(message=message, phase="message")
-    triggers_decision_apply(decision=decision)
-    if decision.handoff:
+    if not decision.handoff:
+        triggers_decision_apply(decision=decision)
+        return bot_reply(conversation=conversation, question=message)
+    if decision.when_answerable == TriggerRule.WhenAnswerable.HANDOFF:
+        triggers_decision_apply(decision=decision)
         return None
-    return bot_reply(conversation=conversation, question=message)
+    return _answer_first(conversation=conversation, question=message, decision=decision)
+
+
+def _answer_first(*, conversation: Conversation, question: Message, decision: TriggerDecision) -> Message | None:
+    """A rule hands off, but the question may be one the bot knows: it is never swallowed.
+
+    The rule's own message and alerts go first; then the bot answers unless it would decline. A
+    declined question hands off as the rule asked; an answered one is followed by the handoff
+    ("answer, then hand off") or carries an offer of a person instead ("answer and offer").
+    """
+    triggers_decision_apply(decision=dataclasses.replace(decision, handoff=False))
+    offer = decision.when_answerable == TriggerRule.WhenAnswerable.ANSWER_AND_OFFER
+    reply = bot_reply(conversation=conversation, question=question, store_declines=False, offer_person=offer)
+    if reply is not None and offer:
+        trigger_handoff_withheld(decision=decision)
+    else:
+        triggers_decision_apply(decision=dataclasses.replace(decision, visitor_messages=(), notify_teams=()))
+    return reply
 
 
 def _notify_agents(conversation: Conversation) -> None:
@@ -68,11 +99,22 @@ def handoff_request_from_visitor(*, conversation: Conversation) -> None:
         raise HandoffRequestFailed(str(exc)) from exc
 
 
-def bot_reply(*, conversation: Conversation, question: Message) -> Message | None:
+def bot_reply(
+    *, conversation: Conversation, question: Message, store_declines: bool = True, offer_person: bool = False
+) -> Message | None:
+    """The bot's answer to `question`, stored and broadcast; None when it stayed quiet.
+
+    store_declines=False: a declined answer is not stored (the caller hands off instead).
+    offer_person: the answer carries an offer of a person (the widget shows the button).
+    """
     realtime.broadcast_typing(conversation_id=conversation.pk, sender="bot", is_typing=True)
     reply = None
     try:
         text, metadata = _answer(conversation=conversation, question=question)
+        if metadata.get("declined") and not store_declines:
+            return None
+        if offer_person:
+            metadata["offer_person"] = True
         with transaction.atomic():
             # A person may have taken over while the bot was thinking; then the bot keeps quiet.
             status = Conversation.objects.select_for_update().values_list("status", flat=True).get(pk=conversation.pk)

@@ -150,7 +150,8 @@
       });
       item.appendChild(list);
     }
-    if (m.sender === "bot" && m.declined) {
+    // A declined answer, or an answer a trigger rule asked to come with the offer of a person.
+    if (m.sender === "bot" && (m.declined || m.offer_person)) {
       var ask = el("button", { type: "button", class: "hw-inline-person" }, "Talk to a person");
       ask.addEventListener("click", requestPerson);
       item.appendChild(ask);

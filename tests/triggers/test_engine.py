@@ -330,8 +330,9 @@ def test_rephrasing_uses_embeddings_when_they_are_there(embed):
 
 
 def test_the_bot_repeating_itself_and_negative_feedback():
+    same_answer = ("You can reset it under Settings > Security.", "You can reset it under Settings > Security!")
     repeating = ConversationContext(
-        bot_texts=("You can reset it under Settings > Security.", "You can reset it under Settings > Security!")
+        bot_texts=same_answer, bot_questions=("how do I reset my password", "how do i reset my password??")
     )
     assert fires([{"kind": "bot", "signal": "repeating"}], conversation=repeating) is not None
     different = ConversationContext(bot_texts=("Try Settings.", "Our hours are 9 to 5."))
@@ -339,6 +340,16 @@ def test_the_bot_repeating_itself_and_negative_feedback():
     feedback = {"kind": "bot", "signal": "negative_feedback", "count": 2}
     assert fires([feedback], conversation=ConversationContext(negative_feedback_count=1)) is None
     assert fires([feedback], conversation=ConversationContext(negative_feedback_count=2)) is not None
+
+
+def test_one_answer_to_two_different_questions_is_not_the_bot_repeating_itself():
+    shipping = "Standard delivery within the UK takes 2-4 working days; we ship to Canada too."
+    two_needs = ConversationContext(
+        bot_texts=(shipping, shipping), bot_questions=("How long does shipping take?", "Do you ship to Canada?")
+    )
+    assert fires([{"kind": "bot", "signal": "repeating"}], conversation=two_needs) is None
+    unknown_questions = ConversationContext(bot_texts=(shipping, shipping))
+    assert fires([{"kind": "bot", "signal": "repeating"}], conversation=unknown_questions) is None
 
 
 # --- Context ------------------------------------------------------------------------------------------------

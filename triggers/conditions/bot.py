@@ -57,9 +57,16 @@ class BotStruggling(Condition):
             if found is not None:
                 return True, {**base, "previous": found[0][:200], "similarity": rounded(found[1])}
         elif self.signal == "repeating":
-            answers = conversation.bot_texts[-2:]
-            if len(answers) == 2 and _same_answer(answers[0], answers[1]) >= 0.9:
-                return True, {**base, "answer": answers[-1][:200]}
+            # The same answer to the same need: two different questions that one article answers
+            # (shipping times, then shipping to Canada) are the bot doing its job, not repeating.
+            answers, questions = conversation.bot_texts[-2:], conversation.bot_questions[-2:]
+            if (
+                len(answers) == 2
+                and _same_answer(answers[0], answers[1]) >= SAME_ANSWER
+                and len(questions) == 2
+                and _same_need(questions[0], questions[1])
+            ):
+                return True, {**base, "answer": answers[-1][:200], "questions": [q[:200] for q in questions]}
         elif conversation.negative_feedback_count >= self.count:
             return True, {**base, "count": conversation.negative_feedback_count}
         return False, {}
@@ -69,9 +76,24 @@ class BotStruggling(Condition):
             "low_confidence": f"the bot's last answer had confidence below {self.below}",
             "consecutive_low_confidence": f"the bot's last {self.count} answers had confidence below {self.below}",
             "rephrasing": f"the visitor rephrased one of their last {self.within} messages",
-            "repeating": "the bot gave the same answer twice in a row",
+            "repeating": "the bot gave the same answer twice in a row to the same question",
             "negative_feedback": f"the visitor rated {self.count} or more bot answers unhelpful",
         }[self.signal]
+
+
+SAME_ANSWER = 0.9
+# Two questions are one need when most of their content words are shared ("where is my order" /
+# "where's my order??"), or when both say the same without content words ("help?", "help?").
+SAME_NEED = 0.5
+
+
+def _same_need(a: str, b: str) -> bool:
+    if not a or not b:  # an answer whose question we do not know
+        return False
+    words_a, words_b = content_words(a), content_words(b)
+    if not words_a or not words_b:
+        return normalize(a) == normalize(b)
+    return word_overlap(words_a, words_b) >= SAME_NEED
 
 
 def _same_answer(a: str, b: str) -> float:

@@ -1,0 +1,101 @@
+"""What a visitor message leads to (widget.pipeline), with the shipped rules and the demo knowledge base:
+a rule about the bot's history never swallows a new question the bot can answer."""
+
+import pytest
+
+from chat.models import Conversation, Message
+from chat.services import message_create
+from handoff.models import Handoff
+from tests.factories import ConversationFactory
+from triggers.models import TriggerFiring, TriggerRule
+from widget.pipeline import handle_visitor_message
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shipped_rules_and_demo_answers(db):
+    from knowledge.demo import load_demo_knowledge_base
+    from triggers.services import triggers_defaults_install
+
+    load_demo_knowledge_base()
+    return triggers_defaults_install(replace=True)
+
+
+def ask(conversation: Conversation, text: str) -> Message | None:
+    message, _ = message_create(conversation=conversation, sender=Message.Sender.VISITOR, text=text)
+    return handle_visitor_message(message=message)
+
+
+def rule_named(name: str) -> TriggerRule:
+    return TriggerRule.objects.get(name=name)
+
+
+def test_two_questions_one_article_answers_do_not_make_the_third_question_vanish(shipped_rules_and_demo_answers):
+    conversation = ConversationFactory()
+    assert ask(conversation, "How long does shipping take?") is not None
+    assert ask(conversation, "Do you ship to Canada?") is not None
+
+    reply = ask(conversation, "do you take paypal")
+
+    assert reply is not None and "PayPal" in reply.text
+    assert not TriggerFiring.objects.filter(conversation=conversation, rule=rule_named("Bot stuck twice")).exists()
+    conversation.refresh_from_db()
+    assert conversation.status == Conversation.Status.BOT
+
+
+def test_after_two_thumbs_down_a_known_question_is_answered_with_a_person_offered(shipped_rules_and_demo_answers):
+    conversation = ConversationFactory()
+    for question in ("How long does shipping take?", "where is my order"):
+        answer = ask(conversation, question)
+        Message.objects.filter(pk=answer.pk).update(metadata={**answer.metadata, "feedback": "down"})
+
+    reply = ask(conversation, "do you take paypal")
+
+    assert reply is not None and "PayPal" in reply.text
+    assert reply.metadata["offer_person"] is True
+    firing = TriggerFiring.objects.get(conversation=conversation, rule=rule_named("Bot stuck twice"))
+    assert firing.decided_handoff is False  # the log says no handoff came of it
+    assert not Handoff.objects.filter(conversation=conversation).exists()
+
+
+def test_after_two_thumbs_down_a_question_the_bot_declines_goes_to_a_person(shipped_rules_and_demo_answers):
+    conversation = ConversationFactory()
+    for question in ("How long does shipping take?", "where is my order"):
+        answer = ask(conversation, question)
+        Message.objects.filter(pk=answer.pk).update(metadata={**answer.metadata, "feedback": "down"})
+
+    assert ask(conversation, "What is the airspeed velocity of an unladen swallow?") is None
+
+    handoff = Handoff.objects.get(conversation=conversation)
+    assert handoff.reason == "The bot could not help"
+    # The decline itself is not shown: the visitor reads that a person is coming instead.
+    assert not conversation.messages.filter(sender=Message.Sender.BOT, metadata__declined=True).exists()
+
+
+def test_a_rule_set_to_answer_then_hand_off_answers_first_then_queues(shipped_rules_and_demo_answers):
+    TriggerRule.objects.create(
+        name="Payment questions go to billing",
+        order=5,
+        conditions=[{"kind": "keywords", "terms": ["paypal"]}],
+        when_answerable=TriggerRule.WhenAnswerable.ANSWER_THEN_HANDOFF,
+        reason_label="Payment question",
+    )
+    conversation = ConversationFactory()
+
+    reply = ask(conversation, "do you take paypal")
+
+    assert reply is not None and "PayPal" in reply.text and "offer_person" not in reply.metadata
+    handoff = Handoff.objects.get(conversation=conversation)
+    assert handoff.reason == "Payment question" and handoff.bot_answered_before is True
+    system = conversation.messages.filter(sender=Message.Sender.SYSTEM).get()
+    assert system.seq > reply.seq  # the visitor reads the answer, then that a person is coming
+
+
+def test_asking_for_a_person_still_hands_off_without_an_answer(shipped_rules_and_demo_answers):
+    conversation = ConversationFactory()
+
+    assert ask(conversation, "I want to talk to a human") is None
+
+    assert Handoff.objects.get(conversation=conversation).reason == "Asked for a person"
+    assert not conversation.messages.filter(sender=Message.Sender.BOT).exists()
