@@ -33,6 +33,7 @@ from handoff.presence import agent_mark_away_if_gone
 from inbox.context import header_context, sidebar_context
 from inbox.selectors import visible_conversation
 from inbox.services import conversation_mark_read
+from inbox.transcript import transfer_note_open
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         event = message["event"]
         html = await self._render_sidebar()
         if self.agent is not None and event.get("assigned_agent_id") == self.agent.pk:
-            html += render_to_string("inbox/partials/cue.html", {"conversation_id": event["conversation_id"]})
+            html += await self._render_cue(event["conversation_id"])
         if self.conversation_id and event.get("conversation_id") == self.conversation_id:
             html = await self._render_header_and_sidebar()
         await self.send(text_data=html)
@@ -150,6 +151,12 @@ class InboxConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _render_sidebar(self) -> str:
         return render_to_string("inbox/partials/sidebar.html", sidebar_context(user=self.user, agent=self.agent))
+
+    @database_sync_to_async
+    def _render_cue(self, conversation_id: int) -> str:
+        """The new-assignment cue, with the note the previous agent left for this one."""
+        note = transfer_note_open(conversation_id=conversation_id)
+        return render_to_string("inbox/partials/cue.html", {"conversation_id": conversation_id, "transfer_note": note})
 
     @database_sync_to_async
     def _render_header_and_sidebar(self) -> str:

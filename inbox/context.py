@@ -1,11 +1,12 @@
 """Template contexts shared by the inbox views (HTTP) and the inbox consumer (WebSocket pushes)."""
 
 from agents.models import Agent, Team
+from agents.selectors import agents_with_load
 from chat.models import Conversation
 from handoff.models import Handoff
 from handoff.selectors import handoff_open
 from inbox.selectors import inbox_mine, inbox_queue
-from inbox.transcript import transcript_entries
+from inbox.transcript import transcript_entries, transfer_note_open
 
 
 def sidebar_context(*, user, agent: Agent | None) -> dict:
@@ -23,14 +24,19 @@ def sidebar_context(*, user, agent: Agent | None) -> dict:
 def header_context(*, agent: Agent | None, conversation: Conversation) -> dict:
     handoff = handoff_open(conversation=conversation) or conversation.handoffs.order_by("-requested_at").first()
     teams = Team.objects.order_by("name")
+    # Everyone else, with what they are doing: a transfer to someone offline or full helps nobody.
+    others = agents_with_load(team=None).order_by("user__first_name", "id")
+    if agent is not None:
+        others = others.exclude(pk=agent.pk)
     return {
         "conversation": conversation,
         "customer": conversation.customer,
         "handoff": handoff,
-        "transfer_agents": Agent.objects.filter(teams__in=teams).select_related("user").distinct(),
+        "transfer_agents": others,
         "transfer_teams": teams,
         "can_accept": handoff is not None and handoff.status == Handoff.Status.QUEUED and agent is not None,
         "is_open": conversation.status in (Conversation.Status.QUEUED, Conversation.Status.ASSIGNED),
+        "transfer_note": transfer_note_open(conversation_id=conversation.pk) if handoff else None,
     }
 
 
