@@ -19,6 +19,7 @@ from django.db import transaction
 
 from chat import realtime, selectors, services
 from chat.models import Conversation, Message
+from handoff.models import Handoff
 from handoff.realtime import handoff_broadcast_inbox
 from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_request
@@ -91,10 +92,35 @@ class HandoffRequestFailed(Exception):
     """The visitor's request for a person could not be queued; the message tells them why."""
 
 
-def handoff_request_from_visitor(*, conversation: Conversation) -> None:
-    """The widget's "Talk to a person" button. Asking again while waiting changes nothing."""
+# The button's request, as the visitor's own words in the transcript.
+PERSON_BUTTON_TEXT = "I'd like to talk to a person."
+
+
+def handoff_request_from_visitor(*, conversation: Conversation) -> Handoff | None:
+    """The widget's "Talk to a person" button: the same path as typing the request.
+
+    The click is stored as the visitor's message (flagged `handoff_button`, which the rules'
+    explicit_request condition reads) and runs through the same rules as "I want a human", so
+    priority and team are the rule's. With no rule handing off it is queued all the same: the
+    visitor asked. Asking again while waiting or chatting with a person changes nothing.
+    """
     try:
-        handoff_request(conversation=conversation, reason="Visitor asked for a person", source="visitor")
+        with transaction.atomic():
+            # Locked until the handoff is stored, so a double click queues once and says so once.
+            status = Conversation.objects.select_for_update().values_list("status", flat=True).get(pk=conversation.pk)
+            if status != Conversation.Status.BOT:
+                return handoff_open(conversation=conversation)
+            message, _ = services.message_create(
+                conversation=conversation,
+                sender=Message.Sender.VISITOR,
+                text=PERSON_BUTTON_TEXT,
+                metadata={"handoff_button": True},
+            )
+            decision = triggers_evaluate_message(message=message, phase="message")
+            triggers_decision_apply(decision=decision)
+            if decision.handoff:
+                return handoff_open(conversation=conversation)
+            return handoff_request(conversation=conversation, reason="Visitor asked for a person", source="visitor")
     except HandoffError as exc:
         raise HandoffRequestFailed(str(exc)) from exc
 

@@ -161,8 +161,9 @@ async def test_talk_to_a_person_queues_the_conversation_and_says_so(open_widget,
     await widget.send(type="handoff_request")
     status, before = await widget.receive_until("status")
     assert (status["status"], status["previous_status"]) == ("queued", "bot")
-    # The system message is stored first, so it is announced first.
-    (notice,) = [event for event in before if event["type"] == "message"]
+    # The click is stored as the visitor's words, then the system message, so they are announced first.
+    asked, notice = [event for event in before if event["type"] == "message"]
+    assert (asked["sender"], asked["text"]) == ("visitor", "I'd like to talk to a person.")
     assert notice["sender"] == "system" and notice["text"]
     conversation = await database_sync_to_async(Conversation.objects.get)(public_id=widget.welcome["conversation"])
     assert conversation.status == "queued"

@@ -8,7 +8,7 @@ from chat.services import message_create
 from handoff.models import Handoff
 from tests.factories import ConversationFactory
 from triggers.models import TriggerFiring, TriggerRule
-from widget.pipeline import handle_visitor_message
+from widget.pipeline import handle_visitor_message, handoff_request_from_visitor
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +99,29 @@ def test_asking_for_a_person_still_hands_off_without_an_answer(shipped_rules_and
 
     assert Handoff.objects.get(conversation=conversation).reason == "Asked for a person"
     assert not conversation.messages.filter(sender=Message.Sender.BOT).exists()
+
+
+def test_the_button_and_the_typed_request_queue_at_the_same_priority_by_the_same_rule(shipped_rules_and_demo_answers):
+    typed, clicked = ConversationFactory(), ConversationFactory()
+
+    ask(typed, "I want to talk to a human")
+    handoff_request_from_visitor(conversation=clicked)
+
+    by_words, by_button = Handoff.objects.get(conversation=typed), Handoff.objects.get(conversation=clicked)
+    assert by_button.priority == by_words.priority == rule_named("Visitor asks for a person").priority
+    assert by_button.reason == by_words.reason == "Asked for a person"
+    assert by_button.trigger["matched"]["matched"][0]["via"] == "button"
+    # The click reads as the visitor's own words in the transcript the agent opens.
+    assert clicked.messages.filter(sender=Message.Sender.VISITOR, metadata__handoff_button=True).count() == 1
+
+
+def test_the_button_queues_even_with_no_rule_and_a_second_click_changes_nothing(db):
+    TriggerRule.objects.all().delete()
+    conversation = ConversationFactory()
+
+    first = handoff_request_from_visitor(conversation=conversation)
+    again = handoff_request_from_visitor(conversation=conversation)
+
+    assert first is not None and again == first
+    assert (first.reason, first.source) == ("Visitor asked for a person", "visitor")
+    assert conversation.messages.filter(sender=Message.Sender.VISITOR).count() == 1
