@@ -174,3 +174,58 @@ class HubSpotIntegration(models.Model):
     def contact_url(contact_id: str) -> str:
         portal = HubSpotIntegration.objects.values_list("portal_id", flat=True).first() or ""
         return f"https://app.hubspot.com/contacts/{portal}/record/0-1/{contact_id}" if portal else ""
+
+
+# --- The email channel (api/email/) ------------------------------------------------------------------------------
+
+
+def email_thread_token() -> str:
+    # Lower-case hex: mail systems may lower-case an address's local part on the way back.
+    return secrets.token_hex(16)
+
+
+class EmailThread(models.Model):
+    """A conversation's email thread: the token of its reply address (reply+<token>@...) and its subject."""
+
+    conversation = models.OneToOneField("chat.Conversation", on_delete=models.CASCADE, related_name="email_thread")
+    token = models.CharField(max_length=32, unique=True, default=email_thread_token, editable=False)
+    subject = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.subject} (conversation {self.conversation_id})"
+
+
+class EmailRecord(models.Model):
+    """One email sent or received in a thread. Its Message-ID threads replies that lost the reply
+    address, and makes a second delivery of the same email (a webhook retry, a re-read mailbox) a no-op."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "From the visitor"
+        OUTBOUND = "out", "To the visitor"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Sending"
+        SENT = "sent", "Sent"
+        RECEIVED = "received", "Received"
+        FAILED = "failed", "Failed (gave up)"
+
+    thread = models.ForeignKey(EmailThread, on_delete=models.CASCADE, related_name="records")
+    # The chat message it carried (an agent's reply out, the visitor's message in).
+    message = models.OneToOneField(
+        "chat.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="email_record"
+    )
+    header_id = models.CharField("Message-ID", max_length=255, unique=True, help_text="Without the <>.")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    address = models.EmailField(help_text="The visitor's address it was sent to or came from.")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["thread", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()}: <{self.header_id}>"

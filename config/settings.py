@@ -154,6 +154,8 @@ CELERY_BEAT_SCHEDULE = {
     "suggestions": {"task": "knowledge.tasks.generate_suggestions_nightly", "schedule": crontab(minute=30, hour=3)},
     # Webhook deliveries the queue never sent (broker down at commit, a worker died mid-send).
     "webhooks-sweep": {"task": "api.tasks.sweep_webhook_deliveries", "schedule": 60.0},
+    # Emailed replies whose mail server refused or was away are tried again when due.
+    "email-replies-sweep": {"task": "api.tasks.sweep_email_replies", "schedule": 60.0},
 }
 
 # --- The widget ----------------------------------------------------------------------------------
@@ -288,6 +290,32 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "WEBHOOKS": "api.webhooks.events.WEBHOOK_DOCS",
 }
+
+# --- Email: the email channel (api/email_channel/) -----------------------------------------
+# Agents' (and the bot's) replies are emailed to visitors who left an address and are not in the chat,
+# with a Reply-To of EMAIL_REPLY_ADDRESS plus-addressed with the conversation's token
+# (reply+<token>@example.com). Without EMAIL_HOST the emails are printed to the console (make run).
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: STARTTLS (587) or TLS (465), not both")
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0)
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM", "Support <support@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_REPLY_ADDRESS = env_str("EMAIL_REPLY_ADDRESS", "reply@localhost")
+if not re.fullmatch(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+", EMAIL_REPLY_ADDRESS):
+    raise ImproperlyConfigured(
+        f"EMAIL_REPLY_ADDRESS must be a plain address like reply@support.example.com; got {EMAIL_REPLY_ADDRESS!r}"
+    )
+EMAIL_SUBJECT = env_str("EMAIL_SUBJECT", "Your conversation with our support team")
 
 # --- Security headers that cost nothing behind TLS ---------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

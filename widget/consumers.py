@@ -22,7 +22,7 @@ from chat import realtime, selectors
 from chat.db import database_sync_to_async
 from handoff.realtime import handoff_status_detail
 from handoff.services import HandoffError, rating_submit
-from widget import pipeline, protocol, ratelimit, services
+from widget import pipeline, presence, protocol, ratelimit, services
 from widget.identity import IdentityClaim, IdentityRefused, identity_customer
 from widget.protocol import ProtocolError
 from widget.tokens import InvalidToken
@@ -78,6 +78,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.hello_timer.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await db(presence.visitor_connection_close)(channel_name=self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         try:
@@ -247,6 +248,10 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                     await self.channel_layer.group_discard(self.group, self.channel_name)
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.group = group
+                # The visitor is in the chat now: replies reach them here, not by email.
+                await db(presence.visitor_connection_open)(
+                    conversation_id=session.conversation.pk, channel_name=self.channel_name
+                )
         await self.send_json(await db(self._welcome)())
 
     def _hello(self, token: str | None, identity: IdentityClaim | None = None) -> services.VisitorSession:

@@ -1,10 +1,11 @@
-"""What becomes a webhook event: rows the lower floors create, seen through Django's post_save
-(the lower apps do not know webhooks exist). Each receiver runs inside the transaction that stored
-the row, so the delivery is stored, or rolled back, with it."""
+"""What becomes a webhook event (and a HubSpot call, an emailed reply): rows the lower floors create, seen
+through Django's post_save (the lower apps do not know webhooks exist). Each receiver runs inside the
+transaction that stored the row, so the delivery is stored, or rolled back, with it."""
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from api.email_channel.outbound import email_reply_queue
 from api.integrations.hubspot import (
     hubspot_enabled,
     hubspot_log_conversation_task,
@@ -81,6 +82,7 @@ def hubspot_changed(sender, **kwargs) -> None:
 def connect() -> None:
     post_save.connect(conversation_created, sender=Conversation, dispatch_uid="webhooks-conversation")
     post_save.connect(message_created, sender=Message, dispatch_uid="webhooks-message")
+    post_save.connect(email_reply_queue, sender=Message, dispatch_uid="email-reply")
     post_save.connect(handoff_event_created, sender=HandoffEvent, dispatch_uid="webhooks-handoff-event")
     post_save.connect(rating_created, sender=SatisfactionRating, dispatch_uid="webhooks-rating")
     post_save.connect(suggestion_created, sender=TrainingSuggestion, dispatch_uid="webhooks-suggestion")
