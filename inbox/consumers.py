@@ -92,6 +92,10 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     async def chat_message(self, message: dict) -> None:
         html = await self._render_message(message["event"]["seq"])
+        if html and message["event"]["sender"] == "visitor":
+            # Their needs may have changed: the suggestions slot is swapped in again and reloads itself.
+            context = {"conversation": {"pk": self.conversation_id}, "oob": True}
+            html += render_to_string("inbox/partials/suggestions_slot.html", context)
         if html:
             await self.send(text_data=html)
 

@@ -23,7 +23,7 @@ from inbox.canned import canned_fill, canned_for, query_clean
 from inbox.context import conversation_context, sidebar_context
 from inbox.selectors import conversations_visible_to, handoffs_visible_to
 from inbox.services import agent_reply, conversation_mark_read, note_add
-from knowledge.retrieval import retrieve
+from inbox.suggestions import conversation_needs, passages_for_needs
 
 
 def inbox_user_required(view):
@@ -189,11 +189,11 @@ def canned_search(request):
 @require_GET
 @inbox_user_required
 def conversation_suggestions(request, conversation_id: int):
-    """Knowledge-base passages for the visitor's latest question, to quote or adapt in a reply."""
+    """Knowledge-base passages for what the visitor still needs, to quote or adapt in a reply."""
     conversation = _visible_conversation(request, conversation_id)
-    question = conversation.messages.filter(sender="visitor").order_by("-seq").values_list("text", flat=True).first()
-    passages = retrieve(query=question, limit=3) if question else []
-    return render(request, "inbox/partials/suggestions.html", {"passages": passages, "question": question})
+    needs = conversation_needs(conversation=conversation)
+    passages = passages_for_needs(needs=needs)
+    return render(request, "inbox/partials/suggestions.html", {"passages": passages, "needs": needs})
 
 
 @require_GET

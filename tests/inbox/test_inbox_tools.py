@@ -7,6 +7,8 @@ from channels.db import database_sync_to_async
 from chat.models import Message
 from handoff.models import Handoff
 from handoff.services import handoff_assign, handoff_transfer
+from knowledge.demo import load_demo_knowledge_base
+from tests.factories import MessageFactory
 from tests.inbox.test_inbox_consumer import inbox_socket, receive_until
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +54,59 @@ def test_the_transfer_list_defaults_to_the_conversations_team_and_leaves_out_one
     assert f'<option value="team:{support.pk}" selected>' in page  # not Billing, first alphabetically
     assert f'value="agent:{agent.pk}"' not in page
     assert f'<option value="agent:{billing_agent.pk}">Bea · Offline · 0 of 3 conversations</option>' in page
+
+
+@pytest.fixture
+def demo_kb(db):
+    load_demo_knowledge_base()
+
+
+def suggestions_page(client, user, conversation) -> str:
+    client.force_login(user)
+    return client.get(f"/inbox/c/{conversation.pk}/suggestions/").content.decode()
+
+
+def test_suggestions_follow_the_visitors_open_needs_not_the_latest_noise(client, agent, demo_kb, queued_conversation):
+    # The fixture's visitor asked where their order is; then come another need and noise.
+    MessageFactory(conversation=queued_conversation, text="Also, can I cancel my order?")
+    MessageFactory(conversation=queued_conversation, text="<b></b> <br>")
+    MessageFactory(conversation=queued_conversation, text="ok thanks")
+    page = suggestions_page(client, agent.user, queued_conversation)
+    assert "Tracking your order" in page and "Changing or cancelling an order" in page
+    assert "Where is my order" in page and "can I cancel my order?" in page  # what they are based on
+    assert "ok thanks" not in page
+
+
+def test_needs_the_agent_has_answered_give_way_to_the_next_one(client, agent, demo_kb, queued_conversation):
+    handoff_assign(handoff=queued_conversation.handoffs.get(), agent=agent)
+    MessageFactory(conversation=queued_conversation, sender="agent", author=agent.user, text="It ships today.")
+    MessageFactory(conversation=queued_conversation, text="How much is express shipping?")
+    page = suggestions_page(client, agent.user, queued_conversation)
+    assert "Shipping times and costs" in page
+    assert "Where is my order" not in page
+
+
+def test_a_conversation_of_only_noise_suggests_nothing(client, agent, demo_kb, queued_conversation):
+    queued_conversation.messages.filter(sender="visitor").update(text="<p>&nbsp;</p>")
+    page = suggestions_page(client, agent.user, queued_conversation)
+    assert "The visitor has not asked anything yet." in page
+
+
+def test_suggestions_are_for_agents_who_may_see_the_conversation(client, billing_agent, queued_conversation):
+    client.force_login(billing_agent.user)
+    assert client.get(f"/inbox/c/{queued_conversation.pk}/suggestions/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_suggestions_refresh_when_the_visitor_writes(agent, queued_conversation):
+    communicator = await inbox_socket(agent.user, f"?conversation={queued_conversation.pk}")
+    assert (await communicator.connect())[0]
+    await database_sync_to_async(MessageFactory)(conversation=queued_conversation, text="And returns?")
+    frame = await receive_until(communicator, 'id="suggestions"')
+    assert 'hx-trigger="load"' in frame and f"/inbox/c/{queued_conversation.pk}/suggestions/" in frame
+    await database_sync_to_async(MessageFactory)(
+        conversation=queued_conversation, sender="bot", text="Returns are free within 30 days."
+    )
+    frame = await receive_until(communicator, 'id="transcript"')
+    assert 'id="suggestions"' not in frame, "only the visitor's messages change their needs"
+    await communicator.disconnect()
