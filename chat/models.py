@@ -98,6 +98,11 @@ class Message(models.Model):
     # The bot's sources and confidence, trigger details and the like.
     metadata = models.JSONField(default=dict, blank=True)
     sentiment = models.FloatField(null=True, blank=True)
+    # A visitor message: when the pipeline finished with it (answered, handed off, or passed to the
+    # person who has the conversation). Set in the same transaction as the bot's reply, so an answer
+    # is stored once however often the work is retried; the answer sweep (widget.answering) picks up
+    # every visitor message still without it.
+    handled_at = models.DateTimeField(null=True, blank=True)
     # Kept by PostgreSQL itself, for the inbox's search.
     search = models.GeneratedField(
         expression=SearchVector("text", config=SEARCH_CONFIG),
@@ -107,7 +112,15 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["conversation", "seq"]
-        indexes = [GinIndex(fields=["search"], name="message_search")]
+        indexes = [
+            GinIndex(fields=["search"], name="message_search"),
+            # The answer sweep's query: a handful of rows, found without reading every message.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sender="visitor", handled_at__isnull=True),
+                name="message_unhandled",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),
             models.UniqueConstraint(

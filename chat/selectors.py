@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
+
 from chat.models import Conversation, Message
 
 RESUME_BATCH_SIZE = 200
@@ -33,3 +37,32 @@ def conversation_history_for_bot(*, conversation: Conversation, before_seq: int,
 def message_with_client_id(*, conversation_id: int, client_id: str) -> Message | None:
     """The message a client already sent with this idempotency key, if any."""
     return Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()
+
+
+def messages_unhandled(*, older_than: dt.timedelta, newer_than: dt.timedelta, limit: int) -> list[int]:
+    """Visitor messages the pipeline never finished with (a process died, the broker was down),
+    oldest first: at most one per conversation, since answering one answers its earlier ones in order."""
+    now = timezone.now()
+    rows = (
+        Message.objects.filter(
+            sender=Message.Sender.VISITOR,
+            handled_at__isnull=True,
+            created_at__lt=now - older_than,
+            created_at__gt=now - newer_than,
+        )
+        .order_by("created_at")
+        .values_list("id", "conversation_id")[:limit]
+    )
+    latest: dict[int, int] = {}
+    for message_id, conversation_id in rows:
+        latest[conversation_id] = message_id
+    return list(latest.values())
+
+
+def messages_unhandled_up_to(*, conversation_id: int, seq: int) -> list[Message]:
+    """A conversation's visitor messages up to `seq` still waiting for the pipeline, in the order sent."""
+    return list(
+        Message.objects.filter(
+            conversation_id=conversation_id, sender=Message.Sender.VISITOR, handled_at__isnull=True, seq__lte=seq
+        ).order_by("seq")
+    )

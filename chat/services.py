@@ -101,3 +101,14 @@ def _inbox_changes(*, sender: str, now) -> dict[str, Any]:
     if sender == Message.Sender.AGENT:
         return {"waiting_since": None}
     return {}
+
+
+def message_mark_handled(*, message: Message) -> bool:
+    """Record that the pipeline is done with a visitor message; False if something already was.
+
+    A conditional UPDATE rather than read-then-write: two runs of the same work (a redelivered
+    task, the sweep) cannot both see it unhandled, so the one whose transaction stores the bot's
+    reply is the only one that does.
+    """
+    claimed = Message.objects.filter(pk=message.pk, handled_at__isnull=True).update(handled_at=timezone.now())
+    return claimed == 1

@@ -139,6 +139,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies mid-way is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# How long Redis keeps a task a worker took but never acknowledged before giving it to another:
+# the wait after a worker is killed. Longer than any task runs (crawls are bounded well below it),
+# since a task still running when it expires is delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=30)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
@@ -152,6 +156,8 @@ CELERY_BEAT_SCHEDULE = {
     # A source left "running" by a killed worker is marked failed, so it can be run again.
     "knowledge-recover-stale-sources": {"task": "knowledge.tasks.recover_stale_sources", "schedule": 300.0},
     "suggestions": {"task": "knowledge.tasks.generate_suggestions_nightly", "schedule": crontab(minute=30, hour=3)},
+    # Visitor messages whose answer was lost (a web process or worker died, the broker was down).
+    "widget-answer-unhandled-messages": {"task": "widget.tasks.answer_unhandled_messages", "schedule": 15.0},
     # Webhook deliveries the queue never sent (broker down at commit, a worker died mid-send).
     "webhooks-sweep": {"task": "api.tasks.sweep_webhook_deliveries", "schedule": 60.0},
     # Emailed replies whose mail server refused or was away are tried again when due.
@@ -196,6 +202,13 @@ HANDOFF_ANSWER_THRESHOLD = env_float("HANDOFF_ANSWER_THRESHOLD", 0.5)
 # Threads answering visitors in each web process: extractive answers are CPU work (a few threads
 # suffice), a chat model's are mostly waiting on the network.
 WIDGET_BOT_THREADS = env_int("WIDGET_BOT_THREADS", 4 if LLM_PROVIDER == "none" else 32, minimum=1)
+# Where visitors are answered (widget/answering.py): as durable Celery work (acks late: a killed
+# worker's answer is retried by another; scale by adding workers), the default with REDIS_URL; or in
+# the web process's bot threads (no broker needed), where a sweep in the process retries lost answers.
+HANDOFF_ANSWER_IN_WORKERS = env_bool("HANDOFF_ANSWER_IN_WORKERS", bool(REDIS_URL))
+if HANDOFF_ANSWER_IN_WORKERS and not REDIS_URL:
+    raise ImproperlyConfigured("HANDOFF_ANSWER_IN_WORKERS=1 needs REDIS_URL (the workers' broker)")
+WIDGET_ANSWER_SWEEP_IN_PROCESS = not HANDOFF_ANSWER_IN_WORKERS
 
 # --- Outbound requests (crawls, later webhooks): see outbound/ ----------------------------------
 # Networks exempt from the private-address guard, e.g. "10.0.5.0/24" for an intranet help centre.

@@ -35,9 +35,15 @@ if env_bool("HANDOFF_TEST_PROCESS", False):
     # The browser and WebSocket tests run their Daphne server with eager tasks, so they need no worker.
     if env_bool("HANDOFF_TEST_EAGER_TASKS", False):
         CELERY_TASK_ALWAYS_EAGER = True
+        HANDOFF_ANSWER_IN_WORKERS = False
+    # The answer sweep in the server process only where a test asks for it (the fault suite): elsewhere
+    # it would answer other tests' deliberately unanswered messages.
+    WIDGET_ANSWER_SWEEP_IN_PROCESS = not HANDOFF_ANSWER_IN_WORKERS and env_bool("HANDOFF_TEST_SWEEP", False)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = None
     CELERY_TASK_ALWAYS_EAGER = True
+    HANDOFF_ANSWER_IN_WORKERS = False
+    WIDGET_ANSWER_SWEEP_IN_PROCESS = False

@@ -12,17 +12,15 @@ import asyncio
 import logging
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
 from chat import realtime, selectors
 from chat.db import database_sync_to_async
 from handoff.realtime import handoff_status_detail
 from handoff.services import HandoffError, rating_submit
-from widget import pipeline, presence, protocol, ratelimit, services
+from widget import answering, pipeline, presence, protocol, ratelimit, services
 from widget.identity import IdentityClaim, IdentityRefused, identity_customer
 from widget.protocol import ProtocolError
 from widget.tokens import InvalidToken
@@ -46,18 +44,6 @@ def db(func):
     return database_sync_to_async(func, thread_sensitive=False)
 
 
-# Bot answers (embedding the question, retrieval, maybe an LLM) get their own threads: in the
-# shared pool they would queue the quick writes behind them, and acks would wait on answers.
-_bot_executor: ThreadPoolExecutor | None = None
-
-
-def bot_executor() -> ThreadPoolExecutor:
-    global _bot_executor
-    if _bot_executor is None:
-        _bot_executor = ThreadPoolExecutor(max_workers=settings.WIDGET_BOT_THREADS, thread_name_prefix="widget-bot")
-    return _bot_executor
-
-
 # Bot replies outlive the socket that asked (a visitor who goes offline still gets the answer
 # on resume); the loop keeps only weak references to tasks, so they are held here until done.
 _background_tasks: set[asyncio.Task] = set()
@@ -73,6 +59,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.last_typing_forwarded = 0.0
         await self.accept()
         self.hello_timer = asyncio.create_task(self._close_without_hello())
+        answering.local_sweeper_ensure()
 
     async def disconnect(self, code) -> None:
         self.hello_timer.cancel()
@@ -140,7 +127,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             }
         )
         if result.created:
-            task = asyncio.create_task(self._run_pipeline(message))
+            task = asyncio.create_task(self._answer(message))
             _background_tasks.add(task)
             task.add_done_callback(_background_tasks.discard)
 
@@ -326,14 +313,15 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.recent_events.append(now)
         return True
 
-    async def _run_pipeline(self, message) -> None:
+    async def _answer(self, message) -> None:
+        """After the ack: the answer runs where widget.answering says (a worker, or a bot thread)."""
         async with self.bot_lock:
             try:
-                answer = database_sync_to_async(
-                    pipeline.handle_visitor_message, thread_sensitive=False, executor=bot_executor()
+                dispatch = database_sync_to_async(
+                    answering.visitor_message_dispatch, thread_sensitive=False, executor=answering.bot_executor()
                 )
-                await answer(message=message)
-            except Exception:
+                await dispatch(message_id=message.pk)
+            except Exception:  # the sweep answers it; the socket stays up
                 logger.exception("Handling message %s of conversation %s failed", message.seq, message.conversation_id)
 
     async def _close_without_hello(self) -> None:

@@ -1,8 +1,9 @@
 """What happens after a visitor's message is stored: trigger rules, then the bot.
 
-`handle_visitor_message` is synchronous ORM code that runs wherever the caller chooses (a worker
-thread the widget consumer starts after the ack, or a Celery task), so a slow answer never holds
-up the socket. While the conversation is with the bot, the trigger rules decide first and the
+`handle_visitor_message` is synchronous ORM code that runs after the ack wherever
+widget.answering decides (a Celery worker, or a web process's bot thread), so a slow answer never
+holds up the socket; it marks the message handled when it is done with it (the answer sweep
+retries the rest). While the conversation is with the bot, the trigger rules decide first and the
 bot answers if none hands off; a rule that hands off on a question the bot can answer may ask
 for the answer first (TriggerRule.when_answerable). While a person is waiting or chatting, the
 bot stays silent.
@@ -55,6 +56,7 @@ def handle_visitor_message(*, message: Message) -> Message | None:
     conversation = Conversation.objects.get(pk=message.conversation_id)
     if conversation.status != Conversation.Status.BOT:
         _notify_agents(conversation)
+        services.message_mark_handled(message=message)
         return None
     decision = triggers_evaluate_message(message=message, phase="message")
     if not decision.handoff:
@@ -62,6 +64,7 @@ def handle_visitor_message(*, message: Message) -> Message | None:
         return bot_reply(conversation=conversation, question=message)
     if decision.when_answerable == TriggerRule.WhenAnswerable.HANDOFF:
         triggers_decision_apply(decision=decision)
+        services.message_mark_handled(message=message)
         return None
     return _answer_first(conversation=conversation, question=message, decision=decision)
 
@@ -80,6 +83,7 @@ def _answer_first(*, conversation: Conversation, question: Message, decision: Tr
         trigger_handoff_withheld(decision=decision)
     else:
         triggers_decision_apply(decision=dataclasses.replace(decision, visitor_messages=(), notify_teams=()))
+    services.message_mark_handled(message=question)  # a declined question is handled by the handoff
     return reply
 
 
@@ -144,7 +148,10 @@ def bot_reply(
         with transaction.atomic():
             # A person may have taken over while the bot was thinking; then the bot keeps quiet.
             status = Conversation.objects.select_for_update().values_list("status", flat=True).get(pk=conversation.pk)
-            if status == Conversation.Status.BOT:
+            # Claimed in the reply's own transaction: a second run of this work (a redelivered task,
+            # the answer sweep) finds the question handled and stores no second answer.
+            claimed = services.message_mark_handled(message=question)
+            if claimed and status == Conversation.Status.BOT:
                 reply, _ = services.message_create(
                     conversation=conversation, sender=Message.Sender.BOT, text=text, metadata=metadata
                 )

@@ -12,7 +12,8 @@ from django.db import transaction
 from api.webhooks.delivery import endpoints_active
 from chat.models import Conversation, Customer, Message
 from chat.services import conversation_start, customer_update
-from widget.pipeline import handle_visitor_message, handoff_request_from_visitor
+from widget.answering import visitor_message_answer
+from widget.pipeline import handoff_request_from_visitor
 from widget.services import VisitorSession, visitor_message_receive
 
 CHANNEL = Conversation.Channel.API
@@ -75,6 +76,4 @@ def channel_handoff_request(*, conversation: Conversation) -> None:
 
 @shared_task(name="api.tasks.handle_channel_message", ignore_result=True, acks_late=True)
 def channel_message_handle_task(message_id: int) -> None:
-    message = Message.objects.filter(pk=message_id).first()
-    if message is not None:
-        handle_visitor_message(message=message)
+    visitor_message_answer(message_id=message_id)
