@@ -179,6 +179,12 @@ HANDOFF_REOPEN_TO = env_choice("HANDOFF_REOPEN_TO", "bot", {"bot", "team"})
 HANDOFF_REQUEUE_ON_OFFLINE = env_bool("HANDOFF_REQUEUE_ON_OFFLINE", True)
 HANDOFF_PRESENCE_GRACE_SECONDS = env_int("HANDOFF_PRESENCE_GRACE_SECONDS", 30, minimum=0)
 
+# --- Reports (reports/metrics.py defines every number with these) --------------------------------
+# A resolved conversation the visitor writes in again within this many days counts as reopened.
+REPORTS_REOPEN_DAYS = env_int("REPORTS_REOPEN_DAYS", 7, minimum=1)
+# An unresolved conversation quiet for this long is abandoned (until then: in progress).
+REPORTS_ABANDONED_AFTER_MINUTES = env_int("REPORTS_ABANDONED_AFTER_MINUTES", 60, minimum=1)
+
 # --- Knowledge base and the optional LLM -------------------------------------------------------
 # HANDOFF_LLM_PROVIDER=none keeps the bot extractive (it composes answers from the knowledge base).
 # "openai" works with any OpenAI-compatible endpoint (set HANDOFF_LLM_BASE_URL), "ollama" with a

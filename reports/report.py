@@ -1,0 +1,115 @@
+"""The whole report for a period: what the page, the CSV export and the JSON endpoint show."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from reports import metrics
+from reports.metrics import Period
+from reports.roi import Roi, RoiInputs, roi_compute
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The numbers compared with the previous period."""
+
+    conversations: int
+    automation_rate: float | None
+    abandonment_rate: float | None
+    reopen_rate: float | None
+    handoffs: int
+    wait_p50: float | None
+    handling_p50: float | None
+    csat_bot: float | None
+    csat_human: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    headline: Headline
+    previous: Headline | None
+    outcomes: metrics.Outcomes
+    times: metrics.Times
+    waits_by_hour: list[metrics.HourRow]
+    triggers: list[metrics.TriggerRow]
+    promises: list[metrics.PromiseRow]
+    agents: list[metrics.PeopleRow]
+    teams: list[metrics.PeopleRow]
+    roi: Roi
+
+
+def _headline(outcomes: metrics.Outcomes, times: metrics.Times) -> Headline:
+    return Headline(
+        conversations=outcomes.conversations,
+        automation_rate=outcomes.automation_rate,
+        abandonment_rate=outcomes.abandonment_rate,
+        reopen_rate=outcomes.reopen_rate,
+        handoffs=times.handoffs,
+        wait_p50=times.wait_p50,
+        handling_p50=times.handling_p50,
+        csat_bot=outcomes.csat_bot,
+        csat_human=outcomes.csat_human,
+    )
+
+
+def report_build(
+    *, period: Period, roi_inputs: RoiInputs | None = None, compare: bool = True, now: dt.datetime | None = None
+) -> Report:
+    now = now or timezone.now()
+    outcomes = metrics.outcomes(period=period, now=now)
+    times = metrics.times(period=period, now=now)
+    previous = None
+    if compare:
+        before = period.previous()
+        previous = _headline(metrics.outcomes(period=before, now=now), metrics.times(period=before, now=now))
+    return Report(
+        period=period,
+        headline=_headline(outcomes, times),
+        previous=previous,
+        outcomes=outcomes,
+        times=times,
+        waits_by_hour=metrics.waits_by_hour(period=period),
+        triggers=metrics.triggers(period=period, conversations=outcomes.conversations),
+        promises=metrics.wait_promises(period=period),
+        agents=metrics.per_agent(period=period),
+        teams=metrics.per_team(period=period),
+        roi=roi_compute(
+            inputs=roi_inputs or RoiInputs(),
+            bot_resolved=outcomes.by_cohort[metrics.Cohort.BOT_ONLY],
+            automation_rate=outcomes.automation_rate,
+            handling_mean_seconds=times.handling_mean,
+            conversations=outcomes.conversations,
+            period_days=period.days,
+        ),
+    )
+
+
+def report_as_dict(report: Report) -> dict:
+    """JSON-ready: dates as ISO strings, money as strings (no float rounding surprises)."""
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dt.date | dt.datetime):
+            return value.isoformat()
+        if dataclasses.is_dataclass(value):
+            return plain(dataclasses.asdict(value))
+        if value is not None and not isinstance(value, bool | int | float | str):
+            return str(value)  # Decimal, Team
+        return value
+
+    data = plain({f.name: getattr(report, f.name) for f in dataclasses.fields(report) if f.name != "period"})
+    period = report.period
+    data["period"] = {
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "team": period.team.slug if period.team else None,
+    }
+    return data
