@@ -1,10 +1,6 @@
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.template.response import TemplateResponse
 
-from agents.selectors import user_is_manager
-from handoff.models import Handoff, HandoffEvent, HandoffReport, SatisfactionRating
-from handoff.reports import handoff_report
+from handoff.models import Handoff, HandoffEvent, SatisfactionRating
 
 
 class HandoffEventInline(admin.TabularInline):
@@ -18,10 +14,33 @@ class HandoffEventInline(admin.TabularInline):
         return False
 
 
+class TriggerRuleFilter(admin.SimpleListFilter):
+    """The handoffs one rule decided (the report's per-trigger numbers link here)."""
+
+    title = "trigger rule"
+    parameter_name = "trigger_rule"
+
+    def lookups(self, request, model_admin):
+        # Only the chosen rule (listing every rule would read every handoff's JSON on each page).
+        value = self.value()
+        if not value or not value.isdigit():
+            return []
+        name = Handoff.objects.filter(trigger__rule_id=int(value)).values_list("trigger__rule_name", flat=True)
+        return [(value, name.first() or f"Rule {value}")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(trigger__rule_id=int(value))
+
+
 @admin.register(Handoff)
 class HandoffAdmin(admin.ModelAdmin):
     list_display = ["conversation", "status", "source", "reason", "team", "agent", "priority", "requested_at"]
-    list_filter = ["status", "source", "team"]
+    list_filter = ["status", "source", "team", "verdict", TriggerRuleFilter]
     search_fields = ["reason", "conversation__customer__name", "conversation__customer__email"]
     date_hierarchy = "requested_at"
     readonly_fields = [
@@ -43,39 +62,3 @@ class SatisfactionRatingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-
-@admin.register(HandoffReport)
-class HandoffReportAdmin(admin.ModelAdmin):
-    """The report page: containment, waits, handling times, CSAT (bot vs person), reasons.
-
-    It reads every team's handoffs, so it is for managers only (agents.selectors.user_is_manager),
-    whatever model permissions a staff user holds; changelist_view is ours, so it checks itself.
-    """
-
-    def has_module_permission(self, request) -> bool:
-        return user_is_manager(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return user_is_manager(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        try:
-            days = max(1, min(int(request.GET.get("days", 30)), 365))
-        except ValueError:
-            days = 30
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Handoff report: last {days} days",
-            "report": handoff_report(days=days),
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/handoff/report.html", context)

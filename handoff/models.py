@@ -148,12 +148,3 @@ class SatisfactionRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}/5 for {self.get_subject_display()}"
-
-
-class HandoffReport(Handoff):
-    """Admin entry for the managers' report page (no table of its own)."""
-
-    class Meta:
-        proxy = True
-        verbose_name = "report"
-        verbose_name_plural = "reports"

@@ -1,5 +1,11 @@
-"""What the bot is worth, from the measured automation rate and handling time and the manager's costs.
+"""What the bot is worth, from the measured automation rate and handling time and the manager's costs."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+ROI_FORMULA = """\
     conversations the bot resolved = bot-only resolved conversations in the period (the cohort)
     agent hours saved              = bot resolved x mean human handling time (hours)
     money saved                    = bot resolved x cost per human-handled enquiry
@@ -7,13 +13,8 @@
     ROI                            = (money saved - assistant cost) / assistant cost
     projected per month            = monthly volume x automation rate x cost per enquiry
 
-The mean handling time (not the median) turns a count into hours: totals add up means.
 """
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-from decimal import Decimal
+# The mean handling time (not the median) turns a count into hours: totals add up means.
 
 DEFAULT_COST_PER_ENQUIRY = Decimal("6.00")
 DEFAULT_HOURLY_COST = Decimal("30.00")

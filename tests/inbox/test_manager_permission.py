@@ -33,15 +33,15 @@ def test_staff_status_alone_does_not_open_another_teams_conversation(client, sta
 
 def test_staff_status_alone_does_not_open_the_report_page(client, staff_agent):
     client.force_login(staff_agent.user)
-    assert client.get("/admin/handoff/handoffreport/").status_code == 403
-    assert "handoffreport" not in client.get("/admin/").content.decode()
+    assert client.get("/admin/reports/report/").status_code == 403
+    assert "/admin/reports/" not in client.get("/admin/").content.decode()
 
 
 def test_the_managers_group_sees_every_team_and_the_reports(client, team_manager, queued_conversation):
     assert user_is_manager(team_manager) and team_manager.has_perm(MANAGER_PERMISSION)
     client.force_login(team_manager)
     assert client.get(f"/inbox/c/{queued_conversation.pk}/").status_code == 200
-    assert client.get("/admin/handoff/handoffreport/").status_code == 200
+    assert client.get("/admin/reports/report/").status_code == 200
 
 
 def test_the_permission_without_staff_status_or_an_inactive_manager_is_no_manager(team_manager, manager):

@@ -75,9 +75,7 @@ def one_of_each_cohort(story) -> dict[str, Conversation]:
 def test_every_conversation_is_in_exactly_one_cohort(story):
     conversations = one_of_each_cohort(story)
 
-    cohorts = dict(
-        metrics.conversations_with_cohort(period=last_30_days(), now=NOW).values_list("pk", "cohort")
-    )
+    cohorts = dict(metrics.conversations_with_cohort(period=last_30_days(), now=NOW).values_list("pk", "cohort"))
     by_name = {name: cohorts[c.pk] for name, c in conversations.items()}
 
     assert by_name == {
@@ -193,7 +191,8 @@ def test_wait_promises_report_mean_absolute_error_and_the_share_inside_the_range
     promise = (300, 150, 600)
     for real_wait in (200, 700, 300, 100):  # errors 100, 400, 0, 200; inside the range: 200 and 300
         conversation = story.conversation(started=200)
-        story.handoff(conversation, requested=100, assigned=100 - real_wait / 60, ended=10, promise=promise, team=billing)
+        assigned = 100 - real_wait / 60
+        story.handoff(conversation, requested=100, assigned=assigned, ended=10, promise=promise, team=billing)
     gone = story.conversation(started=200, status=Conversation.Status.QUEUED)
     story.handoff(gone, requested=100, status=Status.QUEUED, promise=promise, team=billing)  # nobody came
     closed = story.conversation(started=200, status=Conversation.Status.QUEUED)
@@ -327,7 +326,7 @@ def test_roi_without_measurements_says_so_instead_of_inventing_numbers():
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "–"), (12.4, "12 s"), (59.6, "1 min"), (1032.2, "17 min"), (3600, "1 h"), (7500, "2 h 5 min"),
+    [(None, "\N{EN DASH}"), (12.4, "12 s"), (59.6, "1 min"), (1032.2, "17 min"), (3600, "1 h"), (7500, "2 h 5 min"),
      (90000, "1 d 1 h"), (172800, "2 d")],
 )  # fmt: skip
 def test_durations_read_as_people_say_them(seconds, text):
