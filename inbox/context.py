@@ -5,7 +5,8 @@ from agents.selectors import agents_with_load
 from chat.models import Conversation
 from handoff.models import Handoff
 from handoff.selectors import handoff_open
-from inbox.selectors import inbox_mine, inbox_queue
+from inbox.selectors import inbox_mine, inbox_queue, visitor_sentiments
+from inbox.templatetags.inbox_tags import sentiment_trend
 from inbox.transcript import transcript_entries, transfer_note_open
 
 
@@ -45,4 +46,5 @@ def conversation_context(*, user, agent: Agent | None, conversation: Conversatio
         **sidebar_context(user=user, agent=agent),
         **header_context(agent=agent, conversation=conversation),
         "entries": transcript_entries(conversation=conversation),
+        "sentiment_trend": sentiment_trend(visitor_sentiments(conversation=conversation)),
     }

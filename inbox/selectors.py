@@ -61,3 +61,13 @@ def inbox_mine(*, agent: Agent | None) -> QuerySet[Handoff]:
         .annotate(unread=Coalesce(Subquery(unread), 0))
         .order_by("-conversation__last_activity_at")
     )
+
+
+def visitor_sentiments(*, conversation: Conversation, last: int = 5) -> list[float]:
+    """The sentiment of the visitor's latest scored messages, oldest first (the trend in the context panel)."""
+    scores = (
+        conversation.messages.filter(sender=Message.Sender.VISITOR, sentiment__isnull=False)
+        .order_by("-seq")
+        .values_list("sentiment", flat=True)[:last]
+    )
+    return list(reversed(scores))

@@ -4,6 +4,7 @@ suggested passages, sentiment, presence, history and the lists."""
 import pytest
 from channels.db import database_sync_to_async
 
+from agents.models import Agent
 from chat.models import Message
 from handoff.models import Handoff
 from handoff.services import handoff_assign, handoff_transfer
@@ -110,3 +111,37 @@ async def test_suggestions_refresh_when_the_visitor_writes(agent, queued_convers
     frame = await receive_until(communicator, 'id="transcript"')
     assert 'id="suggestions"' not in frame, "only the visitor's messages change their needs"
     await communicator.disconnect()
+
+
+def test_sentiment_reads_as_a_label_with_its_trend_not_a_raw_number(client, agent, queued_conversation):
+    MessageFactory(conversation=queued_conversation, text="This is taking forever", sentiment=-0.2)
+    MessageFactory(conversation=queued_conversation, text="Useless, I am furious", sentiment=-0.8)
+    queued_conversation.messages.filter(text__startswith="Where is").update(sentiment=0.3)
+    type(queued_conversation).objects.filter(pk=queued_conversation.pk).update(sentiment=-0.8)
+    client.force_login(agent.user)
+    page = client.get(f"/inbox/c/{queued_conversation.pk}/").content.decode()
+    assert ">-0.20<" not in page and ">-0.80<" not in page
+    assert 'class="sentiment sentiment-negative" title="Sentiment -0.20 (from -1 to 1)">Negative</span>' in page
+    assert ">Very negative</span>" in page
+    assert "getting worse" in page
+
+
+def test_an_agent_made_away_while_gone_is_told_why_and_goes_online_in_one_click(client, agent):
+    from handoff.presence import agent_mark_away_if_gone
+
+    Agent.objects.filter(pk=agent.pk).update(status=Agent.Status.ONLINE)
+    assert agent_mark_away_if_gone(agent_id=agent.pk, connected_tabs=0)
+    client.force_login(agent.user)
+    page = client.get("/inbox/").content.decode()
+    assert 'role="status"' in page and "You are away: all inbox tabs closed" in page
+    assert '<button type="submit" name="status" value="online" class="primary">Go online</button>' in page
+
+    response = client.post("/inbox/status/", {"status": "online"}, HTTP_HX_REQUEST="true")
+    assert "You are away" not in response.content.decode()
+    assert Agent.objects.get(pk=agent.pk).status == Agent.Status.ONLINE
+
+
+def test_an_agent_who_chose_away_is_not_told_again(client, agent):
+    client.force_login(agent.user)
+    client.post("/inbox/status/", {"status": "away"})
+    assert "You are away:" not in client.get("/inbox/").content.decode()
