@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from api import views
 from api.channel import views as channel_views
+from api.email_channel.views import inbound_email
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -32,6 +33,7 @@ v1 = [
 
 urlpatterns = [
     path("v1/", include((v1, "api"), namespace="v1")),
+    path("email/inbound/", inbound_email, name="email-inbound"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -313,7 +313,9 @@ SPECTACULAR_SETTINGS = {
 # --- Email: the email channel (api/email_channel/) -----------------------------------------
 # Agents' (and the bot's) replies are emailed to visitors who left an address and are not in the chat,
 # with a Reply-To of EMAIL_REPLY_ADDRESS plus-addressed with the conversation's token
-# (reply+<token>@example.com). Without EMAIL_HOST the emails are printed to the console (make run).
+# (reply+<token>@example.com); the visitor's answers come back by the inbound webhook or an IMAP
+# mailbox (threaded by that address or In-Reply-To/References). Without EMAIL_HOST the emails are
+# printed to the console (make run).
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -335,6 +337,19 @@ if not re.fullmatch(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+", EMAIL_REPLY_ADDRESS):
         f"EMAIL_REPLY_ADDRESS must be a plain address like reply@support.example.com; got {EMAIL_REPLY_ADDRESS!r}"
     )
 EMAIL_SUBJECT = env_str("EMAIL_SUBJECT", "Your conversation with our support team")
+# The inbound-parse webhook (POST /api/email/inbound/) is refused until this is set: the secret as the
+# HTTP Basic password or ?secret=, or Mailgun's signing key (its timestamp/token/signature fields).
+EMAIL_INBOUND_SECRET = env_str("EMAIL_INBOUND_SECRET", "")
+# An IMAP mailbox read every EMAIL_IMAP_POLL_SECONDS by Celery beat (and by `manage.py email_fetch`).
+EMAIL_IMAP_HOST = env_str("EMAIL_IMAP_HOST", "")
+EMAIL_IMAP_PORT = env_int("EMAIL_IMAP_PORT", 993, minimum=1)
+EMAIL_IMAP_SSL = env_bool("EMAIL_IMAP_SSL", True)
+EMAIL_IMAP_USER = env_str("EMAIL_IMAP_USER", "")
+EMAIL_IMAP_PASSWORD = env_str("EMAIL_IMAP_PASSWORD", "")
+EMAIL_IMAP_FOLDER = env_str("EMAIL_IMAP_FOLDER", "INBOX")
+EMAIL_IMAP_POLL_SECONDS = env_int("EMAIL_IMAP_POLL_SECONDS", 60, minimum=5)
+if EMAIL_IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["email-fetch-imap"] = {"task": "api.tasks.fetch_email", "schedule": EMAIL_IMAP_POLL_SECONDS}
 
 # --- Security headers that cost nothing behind TLS ---------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

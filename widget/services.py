@@ -78,7 +78,9 @@ class VisitorMessageResult:
     new_conversation: bool
 
 
-def visitor_message_receive(*, session: VisitorSession, client_id: str, text: str) -> VisitorMessageResult:
+def visitor_message_receive(
+    *, session: VisitorSession, client_id: str, text: str, metadata: dict | None = None
+) -> VisitorMessageResult:
     """A message from the widget: store it in the visitor's conversation, starting one if they have none.
 
     Writing in a resolved conversation reopens it first (handoff.services.conversation_reopen
@@ -92,7 +94,11 @@ def visitor_message_receive(*, session: VisitorSession, client_id: str, text: st
     with transaction.atomic():
         session, new_conversation = _open_conversation(session)
         message, created = message_create(
-            conversation=session.conversation, sender=Message.Sender.VISITOR, text=text, client_id=client_id
+            conversation=session.conversation,
+            sender=Message.Sender.VISITOR,
+            text=text,
+            client_id=client_id,
+            metadata=metadata,
         )
     return VisitorMessageResult(session=session, message=message, created=created, new_conversation=new_conversation)
 

@@ -1,4 +1,5 @@
 import datetime as dt
+import os
 
 import pytest
 from rest_framework.test import APIClient
@@ -108,3 +109,30 @@ def smtp_server(settings):
     settings.EMAIL_REPLY_ADDRESS = "reply@support.northwind.test"
     yield server
     server.stop()
+
+
+DEMO_MAILBOX = ["dict", "--demo-user", "desk", "--demo-password", "mailbox-password"]
+
+
+@pytest.fixture
+def imap_server(settings):
+    """A real IMAP server on 127.0.0.1 (pymap, in memory) with the desk's mailbox; settings point at it."""
+    import imaplib
+
+    from tests.conftest import LOG_DIR
+    from tests.support import services
+
+    port = services.free_port()
+    process = services.start(
+        [services.python_bin("pymap"), "--host", "127.0.0.1", "--port", str(port), "--no-tls", *DEMO_MAILBOX],
+        dict(os.environ),
+        LOG_DIR / "pymap.log",
+    )
+    services.wait_for_port(port, process)
+    settings.EMAIL_IMAP_HOST, settings.EMAIL_IMAP_PORT, settings.EMAIL_IMAP_SSL = "127.0.0.1", port, False
+    settings.EMAIL_IMAP_USER, settings.EMAIL_IMAP_PASSWORD = "desk", "mailbox-password"
+    mailbox = imaplib.IMAP4("127.0.0.1", port, timeout=5)
+    mailbox.login("desk", "mailbox-password")
+    yield mailbox
+    mailbox.logout()
+    services.stop(process)
