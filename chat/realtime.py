@@ -110,8 +110,12 @@ def send_to_conversation(conversation_id: int, event: ConversationEvent) -> None
 
     Outside a transaction (autocommit) it is sent at once. Safe to call from sync code in a
     consumer's worker thread: async_to_sync hands the send to the server's event loop.
+
+    A channel layer that fails (Redis down) is logged, never raised: the write has committed, and
+    turning it into an error would make the caller retry a stored message. Listeners catch up on
+    reconnect (the widget's resume, the inbox's re-render).
     """
-    transaction.on_commit(lambda: _group_send(conversation_id, event))
+    transaction.on_commit(lambda: _group_send(conversation_id, event), robust=True)
 
 
 async def asend_to_conversation(conversation_id: int, event: ConversationEvent) -> None:
@@ -250,4 +254,4 @@ def send_to_group(group: str, event: InboxEvent) -> None:
     """Send an inbox event to a group once the current transaction commits; the inbox consumer
     handles it in `inbox_<event type>`."""
     envelope = {"type": f"inbox.{event['type']}", "event": event}
-    transaction.on_commit(lambda: _group_send_to(group, envelope))
+    transaction.on_commit(lambda: _group_send_to(group, envelope), robust=True)  # see send_to_conversation

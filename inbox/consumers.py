@@ -30,7 +30,7 @@ from chat.realtime import (
     typing_event,
 )
 from handoff.presence import agent_mark_away_if_gone
-from inbox.context import header_context, sidebar_context
+from inbox.context import conversation_context, header_context, sidebar_context
 from inbox.selectors import visible_conversation
 from inbox.services import conversation_mark_read
 from inbox.transcript import transfer_note_open
@@ -81,7 +81,13 @@ class InboxConsumer(AsyncWebsocketConsumer):
         """htmx's ws-send posts the reply form's values; we only act on the typing ping."""
         try:
             data = json.loads(text_data or "{}")
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
+            return
+        if not isinstance(data, dict):
+            return
+        if data.get("resume") and self.conversation_id:
+            # The tab (re)connected: what it missed meanwhile is in the re-rendered transcript.
+            await self.send(text_data=await self._render_resume())
             return
         if data.get("typing") and self.conversation_id and self.agent is not None:
             await asend_to_conversation(
@@ -170,6 +176,16 @@ class InboxConsumer(AsyncWebsocketConsumer):
             context = header_context(agent=self.agent, conversation=conversation)
             html += render_to_string("inbox/partials/conversation_header.html", context)
         return html
+
+    @database_sync_to_async
+    def _render_resume(self) -> str:
+        conversation = visible_conversation(user=self.user, conversation_id=self.conversation_id)
+        if conversation is None:
+            return render_to_string("inbox/partials/sidebar.html", sidebar_context(user=self.user, agent=self.agent))
+        if self.agent is not None:
+            conversation_mark_read(agent=self.agent, conversation=conversation)
+        context = conversation_context(user=self.user, agent=self.agent, conversation=conversation)
+        return render_to_string("inbox/partials/resume.html", context)
 
     @database_sync_to_async
     def _render_message(self, seq: int) -> str:

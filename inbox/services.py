@@ -1,22 +1,33 @@
 """The inbox's writes: an agent's reply to the visitor, internal notes, read markers."""
 
+import re
+
 from django.db import transaction
 
 from agents.models import Agent, ConversationRead, InternalNote
 from agents.services import AgentError
 from chat.models import Conversation, Message
 from chat.realtime import inbox_conversation_group, note_added_event, send_to_group
+from chat.selectors import message_with_client_id
 from chat.services import message_create
 from handoff.services import handoff_first_reply_record
 
 MAX_REPLY_CHARS = 4000
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{0,64}")  # like the widget's: empty means "no retry protection"
 
 
 def agent_reply(*, agent_user, conversation: Conversation, text: str, client_id: str = "") -> Message:
     """An agent's message to the visitor (only while the conversation is with a person).
 
-    A `client_id` already used in the conversation returns the stored message (a retried send).
+    A `client_id` already used in the conversation returns the stored message (a retried send:
+    the inbox gives each draft one, so a send whose answer was lost is stored once).
     """
+    if not CLIENT_ID_RE.fullmatch(client_id):
+        raise AgentError("This reply's id is not valid; reload the page and send it again.")
+    if client_id and (existing := message_with_client_id(conversation_id=conversation.pk, client_id=client_id)):
+        if existing.sender != Message.Sender.AGENT:
+            raise AgentError("This reply's id is already taken; reload the page and send it again.")
+        return existing  # a retry of a send that was stored: it went out, whatever changed since
     text = text.strip()
     if not text:
         raise AgentError("Write a reply first.")

@@ -111,7 +111,12 @@ def conversation_reply(request, conversation_id: int):
     return _act(
         request,
         conversation_id,
-        lambda c: agent_reply(agent_user=request.user, conversation=c, text=request.POST.get("text", "")),
+        lambda c: agent_reply(
+            agent_user=request.user,
+            conversation=c,
+            text=request.POST.get("text", ""),
+            client_id=request.POST.get("client_id", ""),
+        ),
     )
 
 

@@ -39,9 +39,14 @@
     } catch (e) { /* no audio available */ }
   }
 
-  document.addEventListener("htmx:wsOpen", function () {
+  document.addEventListener("htmx:wsOpen", function (event) {
     setConnection("Live", true);
     document.body.setAttribute("data-ws", "open");
+    // Whatever arrived while this tab was not connected (or between the page's render and the
+    // socket opening): the server re-renders the open conversation's transcript and the lists.
+    if (document.querySelector("[data-conversation]") && event.detail.socketWrapper) {
+      event.detail.socketWrapper.send(JSON.stringify({ resume: true }));
+    }
   });
   document.addEventListener("htmx:wsClose", function () {
     setConnection("Reconnecting…", false);
@@ -54,6 +59,32 @@
     if (target.id === "sidebar") updateTitle();
     if (target.id === "cue" && target.getAttribute("data-chime")) chime();
   });
+  // --- Sending a reply: once, however often it is retried --------------------------------------
+  // Each draft gets an id the server stores with the reply: a send whose answer was lost (a 500,
+  // a dropped connection) and is sent again is stored once. The draft stays until a send succeeds.
+
+  function newClientId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID().replace(/-/g, "");
+    return Date.now().toString(36) + Math.random().toString(36).slice(2, 14);
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.id !== "reply-form") return;
+    if (!form.getAttribute("data-client-id")) form.setAttribute("data-client-id", newClientId());
+    event.detail.parameters.client_id = form.getAttribute("data-client-id");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.id !== "reply-form") return;
+    if (event.detail.successful) {
+      form.removeAttribute("data-client-id");
+    } else if (!event.detail.xhr || event.detail.xhr.status >= 500 || event.detail.xhr.status === 0) {
+      var flash = document.getElementById("flash");
+      if (flash) flash.textContent = "Your reply was not sent (the connection failed). It is still in the box: press Send to try again.";
+    }
+  });
+
   // --- Inserting canned responses and passages into the reply, at the cursor -------------------
 
   function replyBox() {
