@@ -136,3 +136,31 @@ def imap_server(settings):
     yield mailbox
     mailbox.logout()
     services.stop(process)
+
+
+@pytest.fixture
+def bot(monkeypatch):
+    """The bot answers every question with one scripted answer (tests.widget.conftest.ScriptedBot)."""
+    from knowledge import answers
+    from tests.widget.conftest import ScriptedBot
+
+    scripted = ScriptedBot(tokens=["Orders ship ", "within 2 working days."])
+    monkeypatch.setattr(answers, "answer_question", scripted.answer_question)
+    return scripted
+
+
+@pytest.fixture
+def waiting(support_team, agent):
+    """Ada left her address in the widget, asked for a person and closed the tab; Dana has her conversation."""
+    from agents.models import Agent
+    from handoff.selectors import handoff_open
+    from handoff.services import handoff_assign, handoff_request
+    from tests.factories import ConversationFactory, MessageFactory
+
+    conversation = ConversationFactory(customer__email="ada@example.com", customer__name="Ada")
+    MessageFactory(conversation=conversation, text="Where is my parcel?")
+    handoff_request(conversation=conversation, reason="Visitor asked for a person", team=support_team)
+    Agent.objects.filter(pk=agent.pk).update(status=Agent.Status.ONLINE)
+    handoff_assign(handoff=handoff_open(conversation=conversation), agent=agent)
+    conversation.refresh_from_db()
+    return conversation

@@ -5,21 +5,11 @@ import pytest
 
 from agents.models import Agent
 from chat.models import Conversation
-from tests.widget.conftest import ScriptedBot
 from triggers.models import TriggerRule
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 START = "/api/v1/channel/conversations/"
-
-
-@pytest.fixture
-def bot(monkeypatch):
-    from knowledge import answers
-
-    scripted = ScriptedBot(tokens=["Orders ship ", "within 2 working days."])
-    monkeypatch.setattr(answers, "answer_question", scripted.answer_question)
-    return scripted
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from agents.models import Agent
 from api.email_channel.outbound import email_replies_sweep
 from api.models import EmailRecord, EmailThread
 from chat.models import Conversation, Customer, Message
-from handoff.selectors import handoff_open
-from handoff.services import handoff_assign, handoff_request
+from handoff.services import handoff_request
 from inbox.services import agent_reply
 from tests.factories import ConversationFactory, MessageFactory
 from tests.support.services import free_port
@@ -18,18 +16,6 @@ from tests.widget.conftest import open_widget, widget_application  # noqa: F401 
 from widget.tokens import token_issue
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def waiting(support_team, agent):
-    """Ada left her address in the widget, asked for a person and closed the tab; Dana took the conversation."""
-    conversation = ConversationFactory(customer__email="ada@example.com", customer__name="Ada")
-    MessageFactory(conversation=conversation, text="Where is my parcel?")
-    handoff_request(conversation=conversation, reason="Visitor asked for a person", team=support_team)
-    Agent.objects.filter(pk=agent.pk).update(status=Agent.Status.ONLINE)
-    handoff_assign(handoff=handoff_open(conversation=conversation), agent=agent)
-    conversation.refresh_from_db()
-    return conversation
 
 
 def test_an_agent_reply_is_emailed_to_a_visitor_who_is_not_in_the_chat(waiting, agent, smtp_server):

@@ -14,17 +14,12 @@ from email.utils import make_msgid
 import pytest
 from django.core.management import call_command
 
-from agents.models import Agent
 from api.email_channel.inbound import email_inbound_receive
 from api.email_channel.parsing import EmailUnreadable, from_mime
 from api.models import EmailRecord, EmailThread
 from chat.models import Conversation, Customer, Message
 from handoff.models import Handoff
-from handoff.selectors import handoff_open
-from handoff.services import handoff_assign, handoff_request
 from inbox.services import agent_reply
-from tests.factories import ConversationFactory, MessageFactory
-from tests.widget.conftest import ScriptedBot
 from triggers.models import TriggerRule
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,27 +31,6 @@ SECRET = "inbound-secret-for-tests"
 @pytest.fixture(autouse=True)
 def inbound_secret(settings):
     settings.EMAIL_INBOUND_SECRET = SECRET
-
-
-@pytest.fixture
-def bot(monkeypatch):
-    from knowledge import answers
-
-    scripted = ScriptedBot(tokens=["Orders ship ", "within 2 working days."])
-    monkeypatch.setattr(answers, "answer_question", scripted.answer_question)
-    return scripted
-
-
-@pytest.fixture
-def waiting(support_team, agent):
-    """Ada left her address in the widget and closed the tab; Dana has her conversation."""
-    conversation = ConversationFactory(customer__email="ada@example.com", customer__name="Ada")
-    MessageFactory(conversation=conversation, text="Where is my parcel?")
-    handoff_request(conversation=conversation, reason="Visitor asked for a person", team=support_team)
-    Agent.objects.filter(pk=agent.pk).update(status=Agent.Status.ONLINE)
-    handoff_assign(handoff=handoff_open(conversation=conversation), agent=agent)
-    conversation.refresh_from_db()
-    return conversation
 
 
 def reply_to(received, text: str, *, sender: str = "Ada <ada@example.com>", to: str | None = None) -> bytes:
@@ -134,15 +108,21 @@ def test_a_reply_that_lost_the_reply_address_threads_by_in_reply_to_from_the_sam
     assert visitor_texts(waiting) == ["Where is my parcel?", "Great, thanks.\n\nAda"]
 
 
-def test_a_new_email_starts_an_email_conversation_the_bot_answers_by_email(client, smtp_server, bot):
+def new_email(text: str, *, sender: str = "Bo Jensen <bo@example.com>", subject: str = "Question", **headers) -> bytes:
+    """An email to the desk's address that answers nothing."""
     email = EmailMessage()
-    email["From"] = "Bo Jensen <bo@example.com>"
-    email["To"] = "support@northwind.test"
-    email["Subject"] = "Shipping times"
-    email["Message-ID"] = "<first-question@example.com>"
-    email.set_content("How long does shipping take?\n\n-- \nBo Jensen\nJensen & Co")
+    email["From"], email["To"], email["Subject"] = sender, "support@northwind.test", subject
+    for name, value in headers.items():
+        email[name.replace("_", "-")] = value
+    email.set_content(text)
+    return email.as_bytes()
 
-    response = post_raw(client, email.as_bytes())
+
+def test_a_new_email_starts_an_email_conversation_the_bot_answers_by_email(client, smtp_server, bot):
+    question = "How long does shipping take?\n\n-- \nBo Jensen\nJensen & Co"
+    response = post_raw(
+        client, new_email(question, subject="Shipping times", Message_ID="<first-question@example.com>")
+    )
 
     conversation = Conversation.objects.get(pk=response.json()["conversation"])
     assert (conversation.channel, conversation.customer.email, conversation.customer.name) == (
@@ -164,13 +144,7 @@ def test_an_email_asking_for_a_person_hands_off_like_a_widget_message(client, su
     TriggerRule.objects.create(
         name="Asks for a person", conditions=[{"kind": "explicit_request"}], team=support_team, reason_label="Asked"
     )
-    email = EmailMessage()
-    email["From"] = "bo@example.com"
-    email["To"] = "support@northwind.test"
-    email["Subject"] = "Refund"
-    email.set_content("I want to talk to a person about my refund.")
-
-    response = post_raw(client, email.as_bytes())
+    response = post_raw(client, new_email("I want to talk to a person about my refund.", subject="Refund"))
 
     conversation = Conversation.objects.get(pk=response.json()["conversation"])
     assert conversation.status == "queued" and conversation.team == support_team
