@@ -3,9 +3,17 @@
 import datetime as dt
 import zoneinfo
 
+from django.conf import settings
+from django.utils import timezone
+
 from agents.models import Team
 
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def business_now() -> dt.datetime:
+    """The moment business hours are judged at: now, or HANDOFF_FIXED_CLOCK when set."""
+    return settings.HANDOFF_FIXED_CLOCK or timezone.now()
 
 
 def team_is_open(*, team: Team, at: dt.datetime) -> bool:

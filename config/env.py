@@ -5,6 +5,7 @@ ImproperlyConfigured with the variable's name when it is set to something unusab
 so a typo in production fails at start-up instead of misbehaving later.
 """
 
+import datetime as dt
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -64,4 +65,18 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     value = env_str(name, default).lower()
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}; got {value!r}")
+    return value
+
+
+def env_datetime(name: str) -> dt.datetime | None:
+    """An ISO 8601 moment with its offset ("2026-12-01T08:00:00+00:00"); unset or empty: None."""
+    raw = env_str(name)
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an ISO 8601 date and time; got {raw!r}") from None
+    if value.tzinfo is None:
+        raise ImproperlyConfigured(f"{name} needs a UTC offset, e.g. {raw}+00:00")
     return value

@@ -13,7 +13,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database_url import parse_database_url
-from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_datetime, env_float, env_int, env_list, env_str
 from config.redis_layer import redis_channel_layer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -178,6 +178,11 @@ HANDOFF_DEFAULT_TEAM = env_str("HANDOFF_DEFAULT_TEAM", "support")  # team slug f
 HANDOFF_REOPEN_TO = env_choice("HANDOFF_REOPEN_TO", "bot", {"bot", "team"})
 HANDOFF_REQUEUE_ON_OFFLINE = env_bool("HANDOFF_REQUEUE_ON_OFFLINE", True)
 HANDOFF_PRESENCE_GRACE_SECONDS = env_int("HANDOFF_PRESENCE_GRACE_SECONDS", 30, minimum=0)
+# In business hours with nobody online, a waiting visitor is offered to leave an email after this.
+HANDOFF_EMAIL_ASK_AFTER_SECONDS = env_int("HANDOFF_EMAIL_ASK_AFTER_SECONDS", 120, minimum=0)
+# Business hours are judged as if it were this moment (a demo, or a browser test of the closed and
+# nobody-online wording at fixed clock times); unset: the real time.
+HANDOFF_FIXED_CLOCK = env_datetime("HANDOFF_FIXED_CLOCK")
 
 # --- Reports (reports/metrics.py defines every number with these) --------------------------------
 # A resolved conversation the visitor writes in again within this many days counts as reopened.

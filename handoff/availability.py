@@ -18,10 +18,11 @@ import datetime as dt
 import math
 from dataclasses import asdict, dataclass
 
+from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from agents.hours import team_hours_text, team_is_open, team_next_opening
+from agents.hours import business_now, team_hours_text, team_is_open, team_next_opening
 from agents.models import Team
 from agents.selectors import agents_online
 from handoff.models import Handoff
@@ -40,12 +41,18 @@ class WaitInfo:
     team: str
     open: bool  # within business hours and someone online
     position: int | None  # 1 = next in line; None when already with an agent
+    in_hours: bool  # within the team's business hours (open is False also when nobody is online)
     estimated_wait_seconds: int | None
     wait_low_seconds: int | None  # the range the visitor is promised
     wait_high_seconds: int | None
     hours: str
     next_opening: str | None  # ISO datetime when the team next opens, if closed
+    reopens: str  # next_opening in the visitor's words: "today at 08:00", "Monday at 08:00"
     out_of_hours_message: str
+    # Ask for an email now, or in this many seconds (in hours with nobody online, the visitor is
+    # asked once they have waited HANDOFF_EMAIL_ASK_AFTER_SECONDS; out of hours, at once).
+    ask_email: bool = False
+    ask_email_in_seconds: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -97,7 +104,7 @@ class TeamQueue:
 
     @classmethod
     def now(cls, *, team: Team | None) -> "TeamQueue":
-        now = timezone.now()
+        now = business_now()
         in_hours = team_is_open(team=team, at=now) if team else True
         slots = agents_online(team=team).aggregate(slots=Sum("max_concurrent"))["slots"] or 0
         is_open = in_hours and slots > 0
@@ -110,22 +117,38 @@ class TeamQueue:
             range_factors=wait_range_factors(team=team) if is_open else DEFAULT_RANGE_FACTORS,
         )
 
-    def info(self, *, position: int | None) -> WaitInfo:
+    def info(self, *, position: int | None, waited_seconds: float = 0) -> WaitInfo:
         is_open = self.in_hours and self.slots > 0
         estimate = math.ceil(position * self.handling_seconds / self.slots) if is_open and position else None
         low, high = self.range_factors
+        ask_in = None
+        if not is_open and self.in_hours:  # nobody online yet: someone may come soon, ask later
+            ask_in = max(0, math.ceil(settings.HANDOFF_EMAIL_ASK_AFTER_SECONDS - waited_seconds))
         return WaitInfo(
             team=self.team.name if self.team else "Support",
             open=is_open,
             position=position,
+            in_hours=self.in_hours,
             estimated_wait_seconds=estimate,
             # Whole minutes, as the visitor reads them: what we measure is what they were told.
             wait_low_seconds=math.floor(estimate * low / 60) * 60 if estimate is not None else None,
             wait_high_seconds=max(60, math.ceil(estimate * high / 60) * 60) if estimate is not None else None,
             hours=team_hours_text(team=self.team) if self.team else "",
             next_opening=self.next_opening.isoformat() if self.next_opening else None,
+            reopens=_when(self.next_opening) if self.next_opening else "",
             out_of_hours_message=self.team.out_of_hours_message if self.team else "",
+            ask_email=not self.in_hours or ask_in == 0,
+            ask_email_in_seconds=ask_in or None,
         )
+
+
+def _when(opening: dt.datetime) -> str:
+    """'today at 08:00', 'tomorrow at 08:00', 'Monday at 08:00' or '3 March at 08:00', in the team's
+    time zone (the one its hours are written in)."""
+    today = business_now().astimezone(opening.tzinfo).date()
+    days = (opening.date() - today).days
+    day = {0: "today", 1: "tomorrow"}.get(days) or (f"{opening:%A}" if days < 7 else f"{opening.day} {opening:%B}")
+    return f"{day} at {opening:%H:%M}"
 
 
 def queued_in_order(*, team_id: int | None) -> list[Handoff]:
@@ -138,15 +161,31 @@ def queued_in_order(*, team_id: int | None) -> list[Handoff]:
 
 
 def wait_info(*, handoff: Handoff) -> WaitInfo:
-    position = queue_position(handoff=handoff) if handoff.status == Handoff.Status.QUEUED else None
-    return TeamQueue.now(team=handoff.team).info(position=position)
+    return TeamQueue.now(team=handoff.team).info(position=_position(handoff), waited_seconds=waited_seconds(handoff))
+
+
+def _position(handoff: Handoff) -> int | None:
+    return queue_position(handoff=handoff) if handoff.status == Handoff.Status.QUEUED else None
+
+
+def waited_seconds(handoff: Handoff) -> float:
+    return (timezone.now() - handoff.requested_at).total_seconds() if handoff.requested_at else 0.0
 
 
 def wait_text(info: WaitInfo) -> str:
-    """The sentence the visitor reads when their conversation is queued."""
+    """The sentence the visitor reads when their conversation is queued: the true one of three.
+
+    Outside the team's hours: when it opens next. In hours with nobody online: someone will come as
+    soon as possible (no estimate: there is nobody whose pace to measure). Otherwise the estimate.
+    """
+    if not info.in_hours:
+        back = f" We're back {info.reopens}." if info.reopens else (f" Our hours: {info.hours}." if info.hours else "")
+        return f"{info.out_of_hours_message or 'We are closed right now.'}{back}"
     if not info.open:
-        when = f" Our hours: {info.hours}." if info.hours else ""
-        return f"{info.out_of_hours_message or 'Our team is offline right now.'}{when}"
+        return (
+            f"Everyone in {info.team} is busy or away at the moment; someone will be with you as soon as "
+            f"possible. You are number {info.position or 1} in the queue."
+        )
     minutes = _minutes(info.estimated_wait_seconds)
     return (
         f"Connecting you to a person from {info.team}. You are number {info.position} in the queue; "

@@ -3,7 +3,7 @@ docs/widget-protocol.md) and to the agents' inboxes (`inbox_changed` to the team
 
 from chat.models import Conversation
 from chat.realtime import ALL_TEAMS_GROUP, agent_group, broadcast_status, inbox_changed_event, send_to_group, team_group
-from handoff.availability import TeamQueue, queued_in_order, wait_info, wait_text
+from handoff.availability import TeamQueue, queued_in_order, wait_info, wait_text, waited_seconds
 from handoff.models import Handoff, HandoffEvent
 
 
@@ -15,7 +15,7 @@ def handoff_status_detail(*, conversation: Conversation, handoff: Handoff | None
         return {}
     if handoff.status == Handoff.Status.QUEUED:
         info = wait_info(handoff=handoff)
-        return {**info.as_dict(), "text": wait_text(info), "ask_email": not info.open}
+        return {**info.as_dict(), "text": wait_text(info)}
     if handoff.status == Handoff.Status.ASSIGNED and handoff.agent:
         return {"agent_name": handoff.agent.public_name, "text": f"You're chatting with {handoff.agent.public_name}."}
     return {}
@@ -50,12 +50,12 @@ def handoff_broadcast_queue_positions(*, team_id: int | None, after: Handoff | N
     queue = TeamQueue.now(team=waiting[0].team)
     start = next((i + 1 for i, h in enumerate(waiting) if after is not None and h.pk == after.pk), 0)
     for index, handoff in enumerate(waiting[start:], start=start + 1):
-        info = queue.info(position=index)
+        info = queue.info(position=index, waited_seconds=waited_seconds(handoff))
         broadcast_status(
             conversation=handoff.conversation,
             previous_status=handoff.conversation.status,
             reason="Queue update",
-            detail={**info.as_dict(), "text": wait_text(info), "ask_email": not info.open},
+            detail={**info.as_dict(), "text": wait_text(info)},
         )
 
 

@@ -136,7 +136,7 @@ def _waiting_notice(*, handoff: Handoff, preface: str = "", info: WaitInfo | Non
     info = info or wait_info(handoff=handoff)
     return _Notice(
         text=preface + wait_text(info),
-        metadata={"kind": "handoff_queued", "wait": info.as_dict(), "ask_email": not info.open},
+        metadata={"kind": "handoff_queued", "wait": info.as_dict(), "ask_email": info.ask_email},
     )
 
 
@@ -213,7 +213,7 @@ def _promise_store(*, handoff: Handoff) -> WaitInfo:
     info = wait_info(handoff=handoff)
     handoff.wait_estimate_seconds = info.estimated_wait_seconds
     handoff.wait_low_seconds, handoff.wait_high_seconds = info.wait_low_seconds, info.wait_high_seconds
-    handoff.email_asked = not info.open
+    handoff.email_asked = info.ask_email
     handoff.save(update_fields=["wait_estimate_seconds", "wait_low_seconds", "wait_high_seconds", "email_asked"])
     return info
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from triggers import detectors, phrases
 from triggers.conditions import Condition, Intent, RuleError, evaluate_all, parse_conditions
+from triggers.conditions.context import Context
 from triggers.conditions.patterns import MESSAGE_PATTERN_BUDGET_SECONDS
 from triggers.text import content_words, normalize, tokens, word_overlap
 from triggers.vectors import numpy
@@ -72,7 +73,8 @@ class ConversationContext:
     # Since the visitor's oldest message nobody has answered yet.
     waiting_seconds: float = 0.0
     age_seconds: float = 0.0
-    # Is any team open now (None: no business hours configured anywhere), and each team by slug.
+    # Is the default team (where a rule without a team hands off) open now (None: it has no business
+    # hours), and each team with hours by slug.
     business_hours_open: bool | None = None
     teams_open: Mapping[str, bool] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
@@ -97,6 +99,7 @@ class RuleSpec:
     order: int = 100
     handoff: bool = False
     enabled: bool = True
+    team: str = ""  # the slug of the team it hands off to ("" for the default queue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +204,10 @@ def compile_rules(
             errors[spec.id] = str(error)
             continue
         flat = [c for top in conditions for c in top.walk()]
+        for condition in flat:
+            # "Business hours" means the hours of the team this rule would hand off to.
+            if isinstance(condition, Context) and condition.uses_business_hours and not condition.team:
+                condition.team = spec.team
         for n, condition in enumerate(flat):
             if isinstance(condition, Intent):
                 # Conditions naming only a category share its block of examples.

@@ -131,4 +131,5 @@ def rule_spec(rule: TriggerRule) -> RuleSpec:
         order=rule.order,
         handoff=rule.handoff,
         enabled=rule.enabled,
+        team=rule.team.slug if rule.team_id else "",
     )

@@ -9,8 +9,9 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from agents.hours import team_is_open
+from agents.hours import business_now, team_is_open
 from agents.models import Team
+from agents.selectors import team_default
 from chat.models import Conversation, Message
 from nlp.embeddings import embed
 from triggers.engine import ConversationContext, CustomerContext, MessageContext, RuleSet
@@ -48,10 +49,15 @@ def messages_unscored(*, older_than: dt.timedelta, newer_than: dt.timedelta, lim
 
 
 def teams_open(*, at: dt.datetime) -> tuple[bool | None, dict[str, bool]]:
-    """(is any team open, each team with business hours by slug); None when no team has hours."""
+    """(is the default team open, each team with business hours by slug).
+
+    A rule without a team hands off to the default team, so its "business hours" are that team's
+    (None when it has no hours): "closed" must not wait for every team to close.
+    """
     teams = Team.objects.filter(business_hours__isnull=False).distinct().prefetch_related("business_hours", "holidays")
     by_slug = {team.slug: team_is_open(team=team, at=at) for team in teams}
-    return (any(by_slug.values()) if by_slug else None), by_slug
+    default = team_default()
+    return (by_slug.get(default.slug) if default else None), by_slug
 
 
 def triggers_context_build(
@@ -67,6 +73,7 @@ def triggers_context_build(
     hours only when a rule reads business hours. The embedding model runs only when a rule needs
     vectors (one batch: this message, plus the visitor's recent ones for "rephrasing").
     """
+    at_now = now is None
     now = now or timezone.now()
     conversation = Conversation.objects.select_related("customer").get(pk=message.conversation_id)
     counts = Message.objects.filter(conversation_id=conversation.pk, seq__lte=message.seq).aggregate(
@@ -94,7 +101,7 @@ def triggers_context_build(
 
     business_open, by_team = None, {}
     if ruleset is not None and ruleset.needs_business_hours:
-        business_open, by_team = teams_open(at=now)
+        business_open, by_team = teams_open(at=business_now() if at_now else now)
 
     previous_texts = tuple(m["text"] for m in visitor_before[-5:])
     previous_vectors = None

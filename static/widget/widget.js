@@ -289,9 +289,17 @@
 
   function ratingKey(detail) { return state.conversation + ":" + (detail.csat.handoff_id || "bot"); }
 
+  var emailTimer = null;
   function showCard(newStatus, detail) {
     while (card.firstChild) card.removeChild(card.firstChild);
     card.hidden = true;
+    clearTimeout(emailTimer);
+    // In hours with nobody online the email is offered once the visitor has waited a while.
+    if (newStatus === "queued" && !detail.ask_email && detail.ask_email_in_seconds) {
+      emailTimer = setTimeout(function () {
+        if (status === "queued" && lastDetail === detail) showCard("queued", Object.assign({}, detail, { ask_email: true }));
+      }, detail.ask_email_in_seconds * 1000);
+    }
     if (newStatus === "queued" && detail.ask_email && !state.email) {
       var contact = el("form", { class: "hw-contact" });
       contact.appendChild(el("label", { for: "hw-email" }, "Leave your email and we'll reply there if we can't reach you here:"));

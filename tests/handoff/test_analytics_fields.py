@@ -35,7 +35,8 @@ def test_the_wait_the_visitor_is_told_is_stored_with_its_range(conversation, ope
     assert "about 6 minutes (between 3 and 12 minutes)" in notice.text
 
 
-def test_with_nobody_to_answer_no_wait_is_promised_and_the_email_ask_is_kept(conversation, open_team):
+def test_with_nobody_to_answer_no_wait_is_promised_and_the_email_ask_is_kept(conversation, open_team, settings):
+    settings.HANDOFF_EMAIL_ASK_AFTER_SECONDS = 0  # in hours, the email is asked for after this wait
     handoff = handoff_request(conversation=conversation, reason="Visitor asked")
     handoff.refresh_from_db()
     assert handoff.wait_estimate_seconds is None and handoff.wait_low_seconds is None

@@ -83,6 +83,25 @@ def test_business_hours_are_read_only_when_a_rule_needs_them(conversation, say, 
     assert context.teams_open == {"night-shift": False}
 
 
+def test_out_of_hours_means_the_hours_of_the_team_the_handoff_would_go_to(conversation, say, make_rule, settings):
+    settings.HANDOFF_DEFAULT_TEAM = "support"
+    support = TeamFactory(slug="support", time_zone="UTC")
+    night = TeamFactory(slug="night-shift", time_zone="UTC")
+    BusinessHours.objects.create(team=support, weekday=0, opens_at=dt.time(8), closes_at=dt.time(20))
+    BusinessHours.objects.create(team=night, weekday=0, opens_at=dt.time(0), closes_at=dt.time(23, 59))
+    closed = [{"kind": "context", "field": "business_hours", "value": "closed"}]
+    make_rule("closed, default queue", closed, order=1, handoff=False, tags=["support-closed"])
+    make_rule("closed, night shift", closed, order=2, team=night, handoff=False, tags=["night-closed"])
+    message = say("hello")
+    monday_night = dt.datetime(2025, 6, 2, 22, 0, tzinfo=dt.UTC)
+
+    decision = triggers_evaluate_message(message=message, now=monday_night)
+
+    # Support (where the first rule hands off) is closed although the night shift is open; the
+    # night-shift rule reads the night shift's own hours.
+    assert decision.tags_added == ("support-closed",)
+
+
 def test_matching_rules_are_logged_tagged_and_the_first_handoff_is_decided(conversation, say, make_rule):
     billing = TeamFactory(slug="billing")
     make_rule("tag refunds", [REFUND], order=10, handoff=False, tags=["refund"])

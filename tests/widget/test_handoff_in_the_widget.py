@@ -48,7 +48,8 @@ async def test_an_ordinary_question_is_answered_by_the_bot(open_widget, scripted
     assert scripted_bot.questions == ["How long does shipping take?"]
 
 
-async def test_with_nobody_online_the_visitor_leaves_an_email(open_widget, scripted_bot):
+async def test_with_nobody_online_the_visitor_leaves_an_email(open_widget, scripted_bot, settings):
+    settings.HANDOFF_EMAIL_ASK_AFTER_SECONDS = 0
     widget = await open_widget()
     await widget.hello()
     await widget.send(type="handoff_request")

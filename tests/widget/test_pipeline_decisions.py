@@ -1,12 +1,15 @@
 """What a visitor message leads to (widget.pipeline), with the shipped rules and the demo knowledge base:
 a rule about the bot's history never swallows a new question the bot can answer."""
 
+import datetime as dt
+
 import pytest
 
+from agents.models import BusinessHours
 from chat.models import Conversation, Message
 from chat.services import message_create
 from handoff.models import Handoff
-from tests.factories import ConversationFactory
+from tests.factories import ConversationFactory, TeamFactory
 from triggers.models import TriggerFiring, TriggerRule
 from widget.pipeline import handle_visitor_message, handoff_request_from_visitor
 
@@ -125,3 +128,22 @@ def test_the_button_queues_even_with_no_rule_and_a_second_click_changes_nothing(
     assert first is not None and again == first
     assert (first.reason, first.source) == ("Visitor asked for a person", "visitor")
     assert conversation.messages.filter(sender=Message.Sender.VISITOR).count() == 1
+
+
+def test_the_shipped_out_of_hours_rule_fires_when_the_default_team_is_closed(shipped_rules_and_demo_answers, settings):
+    settings.HANDOFF_DEFAULT_TEAM = "support"
+    settings.HANDOFF_FIXED_CLOCK = dt.datetime(2026, 12, 1, 21, 0, tzinfo=dt.UTC)  # Tuesday 21:00
+    support = TeamFactory(slug="support", time_zone="UTC")
+    night_shift = TeamFactory(slug="night-shift", time_zone="UTC")
+    for weekday in range(7):
+        BusinessHours.objects.create(team=night_shift, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59))
+        if weekday < 5:
+            BusinessHours.objects.create(team=support, weekday=weekday, opens_at=dt.time(8), closes_at=dt.time(20))
+    conversation = ConversationFactory()
+
+    ask(conversation, "I want to talk to a human")
+
+    handoff = Handoff.objects.get(conversation=conversation)
+    assert handoff.reason == "Came in out of hours: reply by email if they have left"
+    assert handoff.team == support
+    assert "out-of-hours" in Conversation.objects.get(pk=conversation.pk).tags

@@ -27,7 +27,9 @@ OPEN_CLOSED = ("open", "closed")
 @dataclass(slots=True)
 class Context(Comparison):
     field: str = "business_hours"
-    team: str = ""  # business_hours of this team (by slug) rather than of any team
+    # business_hours of this team (by slug); empty: the team the rule hands off to (engine.compile_rules
+    # fills it in), or the default team for a rule without one.
+    team: str = ""
     kind = "context"
 
     @property
