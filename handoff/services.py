@@ -410,6 +410,30 @@ def conversation_reopen(*, conversation: Conversation) -> Handoff | None:
     return None
 
 
+def handoff_reply_claim(*, conversation: Conversation, agent: Agent | None, actor=None) -> Handoff:
+    """Replying requires owning the conversation: a waiting one becomes the replying agent's (as if
+    they had accepted it, so it leaves everyone's queue and the first reply is timed); one that
+    another agent holds is refused. Call it inside the reply's transaction: the conversation stays
+    locked until the reply is stored, so of two agents replying to a waiting visitor at once the
+    second finds it taken and is told so, instead of both talking to the visitor."""
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        handoff = _open_handoff(conversation)
+        if handoff is None:
+            state = conversation.get_status_display().lower()
+            raise HandoffError(f"Conversation {conversation.pk} is {state}; a person can reply once it is handed off.")
+        if agent is None:
+            raise HandoffError("Only agents can reply to visitors (managers without an agent profile can watch).")
+        if handoff.status == Handoff.Status.QUEUED:
+            return handoff_assign(handoff=handoff, agent=agent, actor=actor, reason="Accepted by replying")
+        if handoff.agent_id != agent.pk:
+            who = handoff.agent.public_name if handoff.agent else "another agent"
+            raise HandoffError(
+                f"Conversation {conversation.pk} is with {who}; ask them, or have it transferred to you, to reply."
+            )
+        return handoff
+
+
 def handoff_first_reply_record(*, conversation: Conversation, message: Message) -> None:
     """The assigned agent's first reply: when it came is the first-response time in reports."""
     Handoff.objects.filter(

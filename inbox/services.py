@@ -10,7 +10,7 @@ from chat.models import Conversation, Message
 from chat.realtime import inbox_conversation_group, note_added_event, send_to_group
 from chat.selectors import message_with_client_id
 from chat.services import message_create
-from handoff.services import handoff_first_reply_record
+from handoff.services import handoff_first_reply_record, handoff_reply_claim
 
 MAX_REPLY_CHARS = 4000
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{0,64}")  # like the widget's: empty means "no retry protection"
@@ -19,8 +19,10 @@ CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{0,64}")  # like the widget's: empty me
 def agent_reply(*, agent_user, conversation: Conversation, text: str, client_id: str = "") -> Message:
     """An agent's message to the visitor (only while the conversation is with a person).
 
-    A `client_id` already used in the conversation returns the stored message (a retried send:
-    the inbox gives each draft one, so a send whose answer was lost is stored once).
+    The agent must own the conversation: replying to a waiting one accepts it, one that another
+    agent holds is refused (handoff_reply_claim). A `client_id` already used in the conversation
+    returns the stored message (a retried send: the inbox gives each draft one, so a send whose
+    answer was lost is stored once).
     """
     if not CLIENT_ID_RE.fullmatch(client_id):
         raise AgentError("This reply's id is not valid; reload the page and send it again.")
@@ -33,10 +35,10 @@ def agent_reply(*, agent_user, conversation: Conversation, text: str, client_id:
         raise AgentError("Write a reply first.")
     if len(text) > MAX_REPLY_CHARS:
         raise AgentError("Replies are limited to 4,000 characters.")
-    if conversation.status not in (Conversation.Status.QUEUED, Conversation.Status.ASSIGNED):
-        state = conversation.get_status_display().lower()
-        raise AgentError(f"Conversation {conversation.pk} is {state}; a person can reply once it is handed off.")
     with transaction.atomic():
+        handoff_reply_claim(
+            conversation=conversation, agent=Agent.objects.filter(user=agent_user).first(), actor=agent_user
+        )
         message, created = message_create(
             conversation=conversation, sender=Message.Sender.AGENT, text=text, author=agent_user, client_id=client_id
         )
