@@ -5,6 +5,7 @@ from agents.selectors import agents_with_load
 from chat.models import Conversation
 from handoff.models import Handoff
 from handoff.selectors import handoff_open
+from inbox.lists import VIEWS, view_counts
 from inbox.selectors import inbox_mine, inbox_queue, visitor_sentiments
 from inbox.templatetags.inbox_tags import sentiment_trend
 from inbox.transcript import transcript_entries, transfer_note_open
@@ -13,12 +14,14 @@ from inbox.transcript import transcript_entries, transfer_note_open
 def sidebar_context(*, user, agent: Agent | None) -> dict:
     queue = list(inbox_queue(user=user))
     mine = list(inbox_mine(agent=agent))
+    counts = view_counts(user=user, agent=agent)
     return {
         "agent": agent,
         "queue": queue,
         "mine": mine,
         "unread_total": sum(handoff.unread for handoff in mine),
         "statuses": Agent.Status.choices,
+        "views": [(view, counts[view.slug]) for view in VIEWS if view.slug in counts],
     }
 
 

@@ -11,17 +11,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.models import Agent, Team
 from agents.selectors import agent_for_user, user_is_manager
 from agents.services import AgentError
+from chat.models import Conversation
 from handoff.presence import agent_set_status
 from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_assign, handoff_hand_back, handoff_resolve, handoff_transfer
 from inbox.canned import canned_fill, canned_for, query_clean
 from inbox.context import conversation_context, sidebar_context
-from inbox.selectors import conversations_visible_to, handoffs_visible_to
+from inbox.lists import VIEWS, filters_parse, inbox_list, inbox_teams
+from inbox.selectors import conversations_visible_to
 from inbox.services import agent_reply, conversation_mark_read, note_add
 from inbox.suggestions import conversation_needs, passages_for_needs
 
@@ -43,8 +46,20 @@ def inbox_user_required(view):
 @require_GET
 @inbox_user_required
 def inbox(request):
-    template = "inbox/partials/sidebar.html" if request.htmx else "inbox/inbox.html"
-    return render(request, template, sidebar_context(user=request.user, agent=request.agent))
+    """The inbox's lists: a view (Mine, Unassigned, ...), filters and search, a page at a time.
+    htmx asks for the list alone (the filter form, the view links, the live refresh)."""
+    filters = filters_parse(request.GET, default_view="mine" if request.agent else "teams")
+    context = {
+        "listing": inbox_list(user=request.user, agent=request.agent, filters=filters),
+        "filter_teams": inbox_teams(user=request.user, agent=request.agent),
+        "statuses_conversation": Conversation.Status.choices,
+        "channels": Conversation.Channel.choices,
+        "view_labels": {view.slug: view.label for view in VIEWS},
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "inbox/partials/conversation_list.html", context)
+    context.update(sidebar_context(user=request.user, agent=request.agent))
+    return render(request, "inbox/inbox.html", context)
 
 
 def _visible_conversation(request, conversation_id: int):
@@ -204,6 +219,5 @@ def conversation_suggestions(request, conversation_id: int):
 @require_GET
 @inbox_user_required
 def handoff_history(request):
-    """Recent handoffs the user can see, for the inbox's "all" tab."""
-    handoffs = handoffs_visible_to(user=request.user).order_by("-requested_at")[:50]
-    return render(request, "inbox/partials/history.html", {"handoffs": handoffs})
+    """The old "all handoffs" list is the Resolved view now (bookmarks keep working)."""
+    return redirect(f"{reverse('inbox')}?view=resolved", permanent=True)

@@ -40,3 +40,13 @@ def sentiment_trend(scores: list[float]) -> str:
     if change >= TREND_STEP:
         return "improving"
     return "steady"
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key, "")
+
+
+@register.filter
+def split(value: str) -> list[str]:
+    return value.split()

@@ -56,7 +56,11 @@
     var target = event.detail.target;
     if (!target) return;
     if (target.id === "transcript") scrollTranscript();
-    if (target.id === "sidebar") updateTitle();
+    if (target.id === "sidebar") {
+      updateTitle();
+      // The lists changed somewhere: an open list (main pane) reloads itself (hx-trigger="inbox-changed").
+      htmx.trigger(document.body, "inbox-changed");
+    }
     if (target.id === "cue" && target.getAttribute("data-chime")) chime();
   });
   // --- Sending a reply: once, however often it is retried --------------------------------------
