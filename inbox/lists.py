@@ -230,4 +230,3 @@ def inbox_teams(*, user, agent: Agent | None) -> list[Team]:
     if user_is_manager(user) or agent is None:
         return list(Team.objects.order_by("name"))
     return sorted(agent.teams.all(), key=lambda team: team.name)
-
