@@ -116,6 +116,20 @@ def live_server_url(redis_url, django_db_setup, django_db_blocker):
         services.stop(process)
 
 
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1 (aiosmtpd); Django's SMTP backend sends to it."""
+    from tests.support.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
+    settings.DEFAULT_FROM_EMAIL = "Northwind support <support@northwind.test>"
+    settings.EMAIL_REPLY_ADDRESS = "reply@support.northwind.test"
+    yield server
+    server.stop()
+
+
 # --- Named personas -----------------------------------------------------------------------------
 
 

@@ -97,20 +97,6 @@ def make_endpoint(db, receiver, allow_loopback):
     return make
 
 
-@pytest.fixture
-def smtp_server(settings):
-    """A real SMTP server on 127.0.0.1 (aiosmtpd); Django's SMTP backend sends to it."""
-    from tests.support.smtp_server import SmtpServer
-
-    server = SmtpServer().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
-    settings.DEFAULT_FROM_EMAIL = "Northwind support <support@northwind.test>"
-    settings.EMAIL_REPLY_ADDRESS = "reply@support.northwind.test"
-    yield server
-    server.stop()
-
-
 DEMO_MAILBOX = ["dict", "--demo-user", "desk", "--demo-password", "mailbox-password"]
 
 
