@@ -120,6 +120,19 @@ class Message(models.Model):
                 condition=Q(sender="visitor", handled_at__isnull=True),
                 name="message_unhandled",
             ),
+            # The reports' outcome cohorts (reports/metrics.py) read, per conversation, the bot's last
+            # answer, its last decline and any thumbs-down: small partial indexes instead of every message.
+            models.Index(fields=["conversation", "seq"], condition=Q(sender="bot"), name="message_bot"),
+            models.Index(
+                fields=["conversation", "seq"],
+                condition=Q(sender="bot", metadata__declined=True),
+                name="message_bot_declined",
+            ),
+            models.Index(
+                fields=["conversation"],
+                condition=Q(sender="bot", metadata__has_key="feedback"),
+                name="message_feedback",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),

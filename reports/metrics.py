@@ -47,6 +47,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Avg,
     Case,
@@ -66,7 +67,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Abs, Cast, Coalesce, ExtractHour, NullIf, TruncDate
+from django.db.models.functions import Abs, Cast, Coalesce, ExtractHour, NullIf
 from django.utils import timezone
 
 from agents.models import Team
@@ -123,66 +124,139 @@ def ratio(part: float | None, whole: float | None) -> float | None:
 
 # --- Conversations and their cohorts -------------------------------------------------------------
 
+# One statement, set-based: each table is read once for the period's conversations and aggregated
+# per conversation, then joined (correlated subqueries per conversation took seconds at 100k; this
+# is the same definition as the module docstring, in SQL because the ORM repeats a subquery in every
+# CASE branch that names it).
+_COHORT_SQL = """
+WITH c AS MATERIALIZED (  -- which: 0 for the period, 1 for the one before it (the comparison)
+    SELECT id, status, created_at, last_activity_at, CASE WHEN created_at >= %(start)s THEN 0 ELSE 1 END AS which
+    FROM {conversation}
+    WHERE created_at >= %(since)s AND created_at < %(end)s {team_filter}
+),
+ev AS (
+    SELECT conversation_id,
+           MIN(created_at) FILTER (WHERE action = 'resolve') AS first_resolved_at,
+           MIN(created_at) FILTER (WHERE action = 'reopen') AS reopened_at
+    FROM {event} WHERE conversation_id IN (SELECT id FROM c) AND action IN ('resolve', 'reopen')
+    GROUP BY conversation_id
+),
+h AS (
+    SELECT conversation_id,
+           bool_or(status = 'resolved') AS person_resolved,
+           bool_or(status = 'resolved' AND bot_answered_before) AS bot_before_person,
+           bool_or(first_assigned_at IS NULL AND status <> 'resolved') AS unserved,
+           bool_or(first_assigned_at IS NULL AND status <> 'resolved' AND email_asked) AS unserved_email_ask
+    FROM {handoff} WHERE conversation_id IN (SELECT id FROM c)
+    GROUP BY conversation_id
+),
+bot AS (  -- the partial indexes message_bot, message_bot_declined and message_feedback (chat.Message)
+    SELECT conversation_id, MAX(seq) AS last_seq FROM {message}
+    WHERE sender = 'bot' AND conversation_id IN (SELECT id FROM c)
+    GROUP BY conversation_id
+),
+declined AS (
+    SELECT conversation_id, MAX(seq) AS last_seq FROM {message}
+    WHERE ("metadata" -> 'declined') = 'true'::jsonb AND sender = 'bot' AND conversation_id IN (SELECT id FROM c)
+    GROUP BY conversation_id
+),
+thumbs AS (
+    SELECT DISTINCT conversation_id FROM {message}
+    WHERE "metadata" ? 'feedback' AND sender = 'bot' AND conversation_id IN (SELECT id FROM c)
+      AND metadata ->> 'feedback' = ANY(%(negative)s)
+),
+r AS (
+    SELECT conversation_id,
+           (array_agg(score ORDER BY created_at DESC) FILTER (WHERE subject = 'bot'))[1] AS bot_score,
+           (array_agg(score ORDER BY created_at DESC) FILTER (WHERE subject = 'human'))[1] AS human_score
+    FROM {rating} WHERE conversation_id IN (SELECT id FROM c)
+    GROUP BY conversation_id
+),
+per AS (
+    SELECT c.id, c.which, c.created_at, ev.first_resolved_at, r.bot_score, r.human_score,
+        CASE
+            WHEN ev.first_resolved_at IS NOT NULL AND ev.reopened_at < ev.first_resolved_at + %(reopen)s
+                THEN 'reopened'
+            WHEN h.person_resolved AND h.bot_before_person THEN 'bot_then_human'
+            WHEN h.person_resolved THEN 'human_only'
+            WHEN ev.first_resolved_at IS NOT NULL AND bot.last_seq IS NOT NULL
+                 AND declined.last_seq IS DISTINCT FROM bot.last_seq AND thumbs.conversation_id IS NULL
+                THEN 'bot_only'
+            WHEN c.status <> 'resolved' AND c.last_activity_at >= %(idle_since)s THEN 'in_progress'
+            ELSE 'abandoned'
+        END AS cohort,
+        CASE
+            WHEN h.unserved_email_ask THEN 'after_email_ask'
+            WHEN h.unserved THEN 'while_queued'
+            WHEN declined.last_seq = bot.last_seq THEN 'after_decline'
+            WHEN thumbs.conversation_id IS NOT NULL THEN 'after_thumbs_down'
+            ELSE 'left'
+        END AS abandon_reason
+    FROM c
+    LEFT JOIN ev ON ev.conversation_id = c.id
+    LEFT JOIN h ON h.conversation_id = c.id
+    LEFT JOIN bot ON bot.conversation_id = c.id
+    LEFT JOIN declined ON declined.conversation_id = c.id
+    LEFT JOIN thumbs ON thumbs.conversation_id = c.id
+    LEFT JOIN r ON r.conversation_id = c.id
+)
+"""
 
-def conversations_with_cohort(*, period: Period, now: dt.datetime | None = None) -> QuerySet[Conversation]:
-    """Conversations started in the period, each annotated with its `cohort` and `abandon_reason`."""
+
+def _cohort_query(*, period: Period, now: dt.datetime | None, select: str, previous: bool = False) -> tuple[str, dict]:
+    """The cohort SQL for the period (and, with `previous`, the period before it in the same pass)."""
     now = now or timezone.now()
-    reopen_window = dt.timedelta(days=settings.REPORTS_REOPEN_DAYS)
-    idle_since = now - dt.timedelta(minutes=settings.REPORTS_ABANDONED_AFTER_MINUTES)
-    events = HandoffEvent.objects.filter(conversation=OuterRef("pk"))
-    handoffs = Handoff.objects.filter(conversation=OuterRef("pk"))
-    bot_messages = Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.BOT)
-    unserved = handoffs.filter(first_assigned_at__isnull=True).exclude(status=Handoff.Status.RESOLVED)
-    ratings = SatisfactionRating.objects.filter(conversation=OuterRef("pk")).order_by("-created_at")
+    tables = {
+        "conversation": Conversation._meta.db_table,
+        "event": HandoffEvent._meta.db_table,
+        "handoff": Handoff._meta.db_table,
+        "message": Message._meta.db_table,
+        "rating": SatisfactionRating._meta.db_table,
+    }
+    sql = _COHORT_SQL.format(
+        **{name: connection.ops.quote_name(table) for name, table in tables.items()},
+        team_filter="AND team_id = %(team)s" if period.team is not None else "",
+    )
+    params = {
+        "since": period.previous().start if previous else period.start,
+        "start": period.start,
+        "end": period.end,
+        "team": period.team.pk if period.team is not None else None,
+        "negative": list(NEGATIVE_FEEDBACK_VALUES),
+        "reopen": dt.timedelta(days=settings.REPORTS_REOPEN_DAYS),
+        "idle_since": now - dt.timedelta(minutes=settings.REPORTS_ABANDONED_AFTER_MINUTES),
+        "zone": timezone.get_current_timezone_name(),
+    }
+    return sql + select, params
 
-    queryset = Conversation.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
-    if period.team is not None:
-        queryset = queryset.filter(team=period.team)
-    queryset = queryset.annotate(
-        first_resolved_at=Subquery(
-            events.filter(action=HandoffEvent.Action.RESOLVE).order_by("created_at").values("created_at")[:1]
-        ),
-        reopened_at=Subquery(
-            events.filter(action=HandoffEvent.Action.REOPEN).order_by("created_at").values("created_at")[:1]
-        ),
-        person_resolved=Exists(handoffs.filter(status=Handoff.Status.RESOLVED)),
-        bot_before_person=Exists(handoffs.filter(status=Handoff.Status.RESOLVED, bot_answered_before=True)),
-        last_bot_seq=Subquery(bot_messages.order_by("-seq").values("seq")[:1]),
-        last_bot_declined=Exists(bot_messages.filter(seq=OuterRef("last_bot_seq"), metadata__declined=True)),
-        thumbs_down=Exists(bot_messages.filter(metadata__feedback__in=NEGATIVE_FEEDBACK_VALUES)),
-        unserved_handoff=Exists(unserved),
-        unserved_email_ask=Exists(unserved.filter(email_asked=True)),
-        bot_score=Subquery(ratings.filter(subject=SatisfactionRating.Subject.BOT).values("score")[:1]),
-        human_score=Subquery(ratings.filter(subject=SatisfactionRating.Subject.HUMAN).values("score")[:1]),
-    )
-    contained = Q(last_bot_seq__isnull=False, last_bot_declined=False, thumbs_down=False)
-    return queryset.annotate(
-        cohort=Case(
-            When(
-                first_resolved_at__isnull=False,
-                reopened_at__isnull=False,
-                reopened_at__lt=F("first_resolved_at") + reopen_window,
-                then=Value(Cohort.REOPENED),
-            ),
-            When(person_resolved=True, bot_before_person=True, then=Value(Cohort.BOT_THEN_HUMAN)),
-            When(person_resolved=True, then=Value(Cohort.HUMAN_ONLY)),
-            When(Q(first_resolved_at__isnull=False) & contained, then=Value(Cohort.BOT_ONLY)),
-            When(
-                ~Q(status=Conversation.Status.RESOLVED) & Q(last_activity_at__gte=idle_since),
-                then=Value(Cohort.IN_PROGRESS),
-            ),
-            default=Value(Cohort.ABANDONED),
-            output_field=CharField(),
-        ),
-        abandon_reason=Case(
-            When(unserved_email_ask=True, then=Value(AbandonReason.AFTER_EMAIL_ASK)),
-            When(unserved_handoff=True, then=Value(AbandonReason.WHILE_QUEUED)),
-            When(last_bot_declined=True, then=Value(AbandonReason.AFTER_DECLINE)),
-            When(thumbs_down=True, then=Value(AbandonReason.AFTER_THUMBS_DOWN)),
-            default=Value(AbandonReason.LEFT),
-            output_field=CharField(),
-        ),
-    )
+
+def _fetch(sql: str, params: dict) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def conversation_cohorts(*, period: Period, now: dt.datetime | None = None) -> dict[int, tuple[str, str]]:
+    """Each conversation started in the period: (cohort, abandon reason)."""
+    sql, params = _cohort_query(period=period, now=now, select="SELECT id, cohort, abandon_reason FROM per")
+    return {row["id"]: (row["cohort"], row["abandon_reason"]) for row in _fetch(sql, params)}
+
+
+# Per day, cohort and reason, plus the grand total (the empty grouping set) for the percentiles of
+# time to resolution: conversation start to first resolution, bot time included.
+_GROUPED = """
+SELECT which, (created_at AT TIME ZONE %(zone)s)::date AS day, cohort, abandon_reason, GROUPING(cohort) AS total,
+       count(*) AS n, count(bot_score) AS bot_n, sum(bot_score) AS bot_sum,
+       count(human_score) AS human_n, sum(human_score) AS human_sum,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_resolved_at - created_at))
+           AS resolution_p50,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_resolved_at - created_at))
+           AS resolution_p90
+FROM per
+GROUP BY GROUPING SETS ((which, (created_at AT TIME ZONE %(zone)s)::date, cohort, abandon_reason), (which))
+ORDER BY 2
+"""
 
 
 @dataclass(frozen=True)
@@ -220,24 +294,29 @@ class Outcomes:
     automation_rate: float | None = None
     abandonment_rate: float | None = None
     reopen_rate: float | None = None
+    resolution_p50: float | None = None  # seconds, conversation start to first resolution
+    resolution_p90: float | None = None
 
 
 def outcomes(*, period: Period, now: dt.datetime | None = None) -> Outcomes:
     """Cohorts, the rates built on them, CSAT per cohort and the daily series: one grouped query."""
-    rows = list(
-        conversations_with_cohort(period=period, now=now)
-        .annotate(day=TruncDate("created_at"))
-        .values("day", "cohort", "abandon_reason")
-        .annotate(
-            n=Count("id"),
-            bot_n=Count("bot_score"),
-            bot_sum=Sum("bot_score"),
-            human_n=Count("human_score"),
-            human_sum=Sum("human_score"),
-        )
-        .order_by("day")
-    )
+    sql, params = _cohort_query(period=period, now=now, select=_GROUPED)
+    return _outcomes([row for row in _fetch(sql, params) if row["which"] == 0])
+
+
+def outcomes_with_previous(*, period: Period, now: dt.datetime | None = None) -> tuple[Outcomes, Outcomes]:
+    """The period's outcomes and the previous period's, read in one pass over the tables."""
+    sql, params = _cohort_query(period=period, now=now, select=_GROUPED, previous=True)
+    rows = _fetch(sql, params)
+    return _outcomes([r for r in rows if r["which"] == 0]), _outcomes([r for r in rows if r["which"] == 1])
+
+
+def _outcomes(rows: list[dict]) -> Outcomes:
+    totals = next((row for row in rows if row["total"]), None)
+    rows = [row for row in rows if not row["total"]]
     result = Outcomes()
+    if totals is not None and totals["n"]:
+        result.resolution_p50, result.resolution_p90 = totals["resolution_p50"], totals["resolution_p90"]
     by_cohort = dict.fromkeys(Cohort.values, 0)
     reasons = dict.fromkeys(AbandonReason.values, 0)
     scores = {cohort: [0, 0, 0, 0] for cohort in Cohort.values}  # bot n, bot sum, human n, human sum
@@ -325,11 +404,10 @@ class Times:
     handling_p50: float | None
     handling_p90: float | None
     handling_mean: float | None  # for ROI: totals come from means, not medians
-    resolution_p50: float | None
-    resolution_p90: float | None
 
 
-def times(*, period: Period, now: dt.datetime | None = None) -> Times:
+def times(*, period: Period) -> Times:
+    """Over the handoffs requested in the period (time to resolution is per conversation: `outcomes`)."""
     handoffs = handoffs_in(period=period).aggregate(
         handoffs=Count("id"),
         **_percentiles("wait", WAIT),
@@ -337,12 +415,7 @@ def times(*, period: Period, now: dt.datetime | None = None) -> Times:
         **_percentiles("handling", HANDLING, filter=RESOLVED_BY_PERSON),
         handling_mean=Avg(HANDLING, filter=RESOLVED_BY_PERSON),
     )
-    resolution = (
-        conversations_with_cohort(period=period, now=now)
-        .filter(first_resolved_at__isnull=False)
-        .aggregate(**_percentiles("resolution", Seconds(F("first_resolved_at") - F("created_at"))))
-    )
-    return Times(**handoffs, **resolution)
+    return Times(**handoffs)
 
 
 @dataclass(frozen=True)

@@ -61,12 +61,13 @@ def report_build(
     *, period: Period, roi_inputs: RoiInputs | None = None, compare: bool = True, now: dt.datetime | None = None
 ) -> Report:
     now = now or timezone.now()
-    outcomes = metrics.outcomes(period=period, now=now)
-    times = metrics.times(period=period, now=now)
+    times = metrics.times(period=period)
     previous = None
     if compare:
-        before = period.previous()
-        previous = _headline(metrics.outcomes(period=before, now=now), metrics.times(period=before, now=now))
+        outcomes, outcomes_before = metrics.outcomes_with_previous(period=period, now=now)
+        previous = _headline(outcomes_before, metrics.times(period=period.previous()))
+    else:
+        outcomes = metrics.outcomes(period=period, now=now)
     return Report(
         period=period,
         headline=_headline(outcomes, times),

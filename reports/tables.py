@@ -117,7 +117,7 @@ def report_tables(report: Report) -> list[Table]:
                 ("Wait for a person", times.wait_p50, times.wait_p90),
                 ("First human response", times.first_response_p50, times.first_response_p90),
                 ("Human handling time", times.handling_p50, times.handling_p90),
-                ("Time to resolution", times.resolution_p50, times.resolution_p90),
+                ("Time to resolution", outcomes.resolution_p50, outcomes.resolution_p90),
             ],
         ),
         Table(

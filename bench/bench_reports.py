@@ -1,0 +1,95 @@
+"""Server time of every report view on a big history (issue 14: each under 1 s with 100k conversations).
+
+    .venv/bin/python manage.py seed_reports --conversations 100000 --messages-per-conversation 10
+    .venv/bin/python bench/bench_reports.py [--repeat 3]
+
+Runs the admin report view in-process (Django's test client against the configured database, the
+embedded one under var/ by default): the time is the server's (queries, Python, template), no
+network. Prints one JSON object: per view the median and the slowest of the runs, and the counts
+it ran on.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+LIMIT_MS = 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    from agents.models import Team
+    from chat.models import Conversation, Message
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh statistics after the seed, as autovacuum would have by now
+    manager, _ = get_user_model().objects.get_or_create(
+        username="bench-manager", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(manager)
+    team = Team.objects.order_by("pk").first()
+    url = "/admin/reports/report/"
+    views = {
+        "30 days": {},
+        "7 days": {"days": "7", "compare": "on"},
+        "90 days": {"days": "90", "compare": "on"},
+        "90 days, one team": {"days": "90", "team": team.pk if team else "", "compare": "on"},
+        "custom 180 days": {"days": "custom", "compare": "on"},
+        "JSON, 90 days": {"days": "90", "compare": "on", "export": "json"},
+        **{f"CSV {t}, 90 days": {"days": "90", "export": t} for t in ("cohorts", "triggers", "agents", "hours")},
+    }
+    today = dt.date.today()
+    views["custom 180 days"].update(start=(today - dt.timedelta(days=179)).isoformat(), end=today.isoformat())
+    results = {}
+    # The hashed static files need collectstatic; the page's asset URLs are not what is measured.
+    plain_static = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=plain_static):
+        _run(client, url, views, args.repeat, results)
+    print(
+        json.dumps(
+            {
+                "conversations": Conversation.objects.count(),
+                "messages": Message.objects.count(),
+                "views": results,
+                "all_under_1s": all(r["max_ms"] < LIMIT_MS for r in results.values()),
+            },
+            indent=2,
+        )
+    )
+
+
+def _run(client, url, views, repeat, results) -> None:
+    for name, query in views.items():
+        timings = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = client.get(url, query)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (name, response.status_code)
+        results[name] = {"median_ms": round(statistics.median(timings)), "max_ms": round(max(timings))}
+
+
+if __name__ == "__main__":
+    main()
