@@ -80,3 +80,22 @@ def env_datetime(name: str) -> dt.datetime | None:
     if value.tzinfo is None:
         raise ImproperlyConfigured(f"{name} needs a UTC offset, e.g. {raw}+00:00")
     return value
+
+
+def env_budget(name: str, default: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A budget "per_client,total,window_seconds", e.g. "10,600,600": ten per client address and 600
+    for everyone in any ten minutes."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    parts = raw.split(",")
+    try:
+        values = tuple(int(part) for part in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3 or min(values) < 1:
+        raise ImproperlyConfigured(
+            f"{name} must be three whole numbers of at least 1, per client,total,window seconds (e.g. 10,600,600); "
+            f"got {raw!r}"
+        )
+    return values

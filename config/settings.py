@@ -13,7 +13,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database_url import parse_database_url
-from config.env import env_bool, env_choice, env_datetime, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_budget, env_choice, env_datetime, env_float, env_int, env_list, env_str
 from config.redis_layer import redis_channel_layer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -169,6 +169,20 @@ WIDGET_RATE_LIMIT_MESSAGES = env_int("WIDGET_RATE_LIMIT_MESSAGES", 10, minimum=1
 WIDGET_RATE_LIMIT_SECONDS = env_int("WIDGET_RATE_LIMIT_SECONDS", 10, minimum=1)  # ... per this window
 WIDGET_TOKEN_MAX_AGE = env_int("WIDGET_TOKEN_MAX_AGE", 180 * 24 * 3600, minimum=60)  # seconds
 WIDGET_RATE_LIMIT_CACHE = "default"  # the cache alias the limits count in (shared by every process with Redis)
+# What anonymous visitors can make us do, per client address (an IPv6 client by its /64) and for everyone:
+# (per client, total, window seconds), counted in the default cache (Redis with REDIS_URL, so shared by
+# every process). A script that drops its token is a new visitor on every socket; these bound it.
+WIDGET_BUDGETS = {
+    "connect": env_budget("WIDGET_BUDGET_CONNECT", (30, 3000, 60)),  # widget sockets opened
+    "conversation": env_budget("WIDGET_BUDGET_CONVERSATION", (10, 600, 600)),  # new visitors / conversations
+    "handoff": env_budget("WIDGET_BUDGET_HANDOFF", (3, 120, 600)),  # "Talk to a person" presses
+    "contact": env_budget("WIDGET_BUDGET_CONTACT", (3, 300, 600)),  # emails left for the team
+}
+# Behind a reverse proxy every client arrives from the proxy's address: name the header the proxy sets
+# to the real peer address (e.g. X-Real-IP, which nginx sets from $remote_addr and clients cannot
+# forge) and `manage.py serve` has Daphne use it, so budgets count clients, not the proxy. Empty: the
+# TCP peer is the client (no proxy; a header a client sends is then ignored).
+PROXY_CLIENT_IP_HEADER = env_str("PROXY_CLIENT_IP_HEADER", "")
 # Signed-in visitors: the host site signs the user id with this secret (widget/identity.py); unset, a
 # widget that claims an identity is refused.
 WIDGET_IDENTITY_SECRET = env_str("WIDGET_IDENTITY_SECRET", "")

@@ -47,3 +47,7 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     HANDOFF_ANSWER_IN_WORKERS = False
     WIDGET_ANSWER_SWEEP_IN_PROCESS = False
+
+# The suite opens hundreds of widget sockets from one address (127.0.0.1, or none in the
+# communicator); the tests of the budgets themselves (tests/widget/test_budgets.py) set their own.
+WIDGET_BUDGETS = {action: (100_000, 1_000_000, window) for action, (_, _, window) in WIDGET_BUDGETS.items()}  # noqa: F405

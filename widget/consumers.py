@@ -21,6 +21,7 @@ from chat.db import database_sync_to_async
 from handoff.realtime import handoff_status_detail
 from handoff.services import HandoffError, rating_submit
 from widget import answering, pipeline, presence, protocol, ratelimit, services
+from widget.budgets import BudgetAction, BudgetExceeded, budget_spend, client_address
 from widget.identity import IdentityClaim, IdentityRefused, identity_customer
 from widget.protocol import ProtocolError
 from widget.tokens import InvalidToken
@@ -31,6 +32,7 @@ HELLO_TIMEOUT_SECONDS = 15
 CLOSE_INVALID_TOKEN = 4401
 CLOSE_IDENTITY_REFUSED = 4403
 CLOSE_NO_HELLO = 4408
+CLOSE_TOO_MANY = 4429  # the connection budget is spent (widget/budgets.py); the widget retries later
 # Events other than messages (resume, typing, ping, handoff_request) per connection and window:
 # generous for any real widget, tight enough that a script cannot turn resume into a DB load test.
 OTHER_EVENTS_LIMIT, OTHER_EVENTS_WINDOW_SECONDS = 60, 10
@@ -57,12 +59,22 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.bot_lock = asyncio.Lock()  # this visitor's questions are answered in the order asked
         self.recent_events: deque[float] = deque()
         self.last_typing_forwarded = 0.0
+        self.client = client_address(self.scope)
+        self.hello_timer: asyncio.Task | None = None
         await self.accept()
+        try:
+            await db(budget_spend)(action="connect", client=self.client)
+        except BudgetExceeded as refused:
+            # Accepted first, so the widget reads why (a handshake refusal carries no reason).
+            await self.send_json(self._refusal(refused))
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         self.hello_timer = asyncio.create_task(self._close_without_hello())
         answering.local_sweeper_ensure()
 
     async def disconnect(self, code) -> None:
-        self.hello_timer.cancel()
+        if self.hello_timer is not None:
+            self.hello_timer.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await db(presence.visitor_connection_close)(channel_name=self.channel_name)
@@ -81,6 +93,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(protocol.error_event(error))
         except RateLimited as limited:
             await self.send_json(protocol.error_event(limited.error, retry_after=limited.retry_after))
+        except BudgetExceeded as refused:
+            await self.send_json(self._refusal(refused))
         except Exception:
             logger.exception("Widget event failed")
             await self.send_json(
@@ -147,11 +161,14 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def on_handoff_request(self, event: protocol.HandoffRequest) -> None:
-        session, created = await db(services.visitor_conversation_ensure)(session=self.session)
-        if created:
-            await self._bind(session)
+        # A person is for a visitor with something to ask: a socket that never wrote cannot queue.
+        if self.session.conversation is None:
+            raise ProtocolError("handoff_failed", "Write your question first; then we can pass it to a person.")
+        await self._spend("handoff")
+        session, _ = await db(services.visitor_conversation_ensure)(session=self.session)
+        self.session = session
         try:
-            await db(pipeline.handoff_request_from_visitor)(conversation=session.conversation)
+            await db(pipeline.widget_handoff_request)(conversation=session.conversation)
         except pipeline.HandoffRequestFailed as exc:
             raise ProtocolError("handoff_failed", str(exc)) from exc
 
@@ -165,6 +182,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_contact(self, event: protocol.Contact) -> None:
         conversation = self._conversation_or_refuse("invalid_email", "leave your email")
+        await self._spend("contact")
         try:
             await db(services.customer_email_set)(conversation=conversation, email=event.email)
         except services.VisitorInputError as exc:
@@ -225,6 +243,13 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Helpers ---------------------------------------------------------------------------------
 
+    async def _spend(self, action: BudgetAction) -> None:
+        await db(budget_spend)(action=action, client=self.client)
+
+    @staticmethod
+    def _refusal(refused: BudgetExceeded) -> protocol.ErrorEvent:
+        return protocol.error_event(ProtocolError("rate_limited", str(refused)), retry_after=refused.retry_after)
+
     async def _bind(self, session: services.VisitorSession) -> None:
         """Attach the socket to the visitor's conversation (joining before reading, so nothing falls between)."""
         self.session = session
@@ -272,6 +297,12 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     def _store_message(self, event: protocol.SendMessage) -> services.VisitorMessageResult:
         customer = self.session.customer
+        if self.session.conversation is None:  # a new visitor and conversation
+            try:
+                budget_spend(action="conversation", client=self.client)
+            except BudgetExceeded as refused:
+                error = ProtocolError("rate_limited", str(refused), client_id=event.client_id)
+                raise RateLimited(error, retry_after=refused.retry_after) from None
         limit, window = ratelimit.visitor_message_limits()
         key = f"widget:{customer.public_id}" if customer else f"widget:{self.channel_name}"
         verdict = ratelimit.rate_limit_hit(key=key, limit=limit, window_seconds=window)

@@ -96,6 +96,15 @@ class HandoffRequestFailed(Exception):
     """The visitor's request for a person could not be queued; the message tells them why."""
 
 
+def widget_handoff_request(*, conversation: Conversation) -> Handoff | None:
+    """The widget's "Talk to a person", only once the visitor has written something of their own: an
+    anonymous script that opens sockets must not fill the agents' queue with empty conversations."""
+    written = conversation.messages.filter(sender=Message.Sender.VISITOR).exclude(metadata__handoff_button=True)
+    if not written.exists():
+        raise HandoffRequestFailed("Write your question first; then we can pass it to a person.")
+    return handoff_request_from_visitor(conversation=conversation)
+
+
 # The button's request, as the visitor's own words in the transcript.
 PERSON_BUTTON_TEXT = "I'd like to talk to a person."
 

@@ -281,7 +281,8 @@
       text = detail.text || "This conversation is closed. Write again to reopen it.";
     }
     statusLine.textContent = connection || text;
-    personButton.hidden = newStatus === "queued" || newStatus === "assigned";
+    // A person is for a visitor who has written: the server refuses a request from an empty chat.
+    personButton.hidden = !state.conversation || newStatus === "queued" || newStatus === "assigned";
     showCard(newStatus, detail);
     box.setAttribute("data-status", newStatus || "bot");
     emit("status", { status: newStatus, detail: detail });

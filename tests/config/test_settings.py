@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.database_url import parse_database_url
-from config.env import env_bool, env_choice, env_int, env_list
+from config.env import env_bool, env_budget, env_choice, env_int, env_list
 
 
 def test_env_bool_reads_common_spellings(monkeypatch):
@@ -36,6 +36,15 @@ def test_env_choice_lists_the_valid_values(monkeypatch):
     monkeypatch.setenv("HANDOFF_LLM_PROVIDER", "gpt")
     with pytest.raises(ImproperlyConfigured, match="none, ollama, openai"):
         env_choice("HANDOFF_LLM_PROVIDER", "none", {"none", "openai", "ollama"})
+
+
+@pytest.mark.parametrize("raw", ["10,600", "ten,600,600", "10,0,600", "10,600,600,1"])
+def test_env_budget_needs_three_positive_whole_numbers(monkeypatch, raw):
+    monkeypatch.setenv("WIDGET_BUDGET_HANDOFF", raw)
+    with pytest.raises(ImproperlyConfigured, match="WIDGET_BUDGET_HANDOFF must be three whole numbers"):
+        env_budget("WIDGET_BUDGET_HANDOFF", (3, 120, 600))
+    monkeypatch.setenv("WIDGET_BUDGET_HANDOFF", " 5,50,60 ")
+    assert env_budget("WIDGET_BUDGET_HANDOFF", (3, 120, 600)) == (5, 50, 60)
 
 
 def test_database_url_is_parsed_into_django_settings():

@@ -122,6 +122,7 @@ def test_out_of_hours_the_visitor_is_told_and_leaves_an_email(browser, live_serv
     page.goto(live_server_url + "/")
     widget = Widget(page)
     widget.open()
+    widget.say("Is anyone there?")
     page.get_by_role("button", name="Talk to a person", exact=True).click()
     expect(widget.status).to_contain_text("We're closed right now.")
     expect(widget.status).to_contain_text("Mon 09:00-09:01")

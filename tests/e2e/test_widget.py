@@ -141,6 +141,9 @@ def test_on_a_phone_the_panel_fills_the_screen(browser, live_server_url):
 
 def test_talk_to_a_person_puts_the_visitor_in_the_queue(widget):
     widget.open()
+    # Offered once the visitor has written (issue 16: empty sockets must not fill the queue).
+    expect(widget.panel.locator(".hw-person")).to_be_hidden()
+    widget.say("My parcel is lost")
     person = widget.panel.get_by_role("button", name="Talk to a person", exact=True).last
     person.click()
     expect(widget.log.locator(".hw-msg--system")).to_be_visible(timeout=10_000)

@@ -23,7 +23,10 @@ class Command(BaseCommand):
         # Hold the embedded database open in this process, so it stays up while children restart.
         connection.ensure_connection()
         bin_dir = Path(sys.executable).parent
-        commands = [[str(bin_dir / "daphne"), "-b", host, "-p", str(port), "config.asgi:application"]]
+        daphne = [str(bin_dir / "daphne"), "-b", host, "-p", str(port)]
+        if settings.PROXY_CLIENT_IP_HEADER:
+            daphne += ["--proxy-headers", "--proxy-headers-host", settings.PROXY_CLIENT_IP_HEADER]
+        commands = [[*daphne, "config.asgi:application"]]
         if settings.REDIS_URL:
             commands.append([str(bin_dir / "celery"), "-A", "config", "worker", "--loglevel=INFO"])
             commands.append(
