@@ -99,7 +99,10 @@ class HandoffRequestFailed(Exception):
 def widget_handoff_request(*, conversation: Conversation) -> Handoff | None:
     """The widget's "Talk to a person", only once the visitor has written something of their own: an
     anonymous script that opens sockets must not fill the agents' queue with empty conversations."""
-    written = conversation.messages.filter(sender=Message.Sender.VISITOR).exclude(metadata__handoff_button=True)
+    # `contains` rather than exclude(metadata__handoff_button=True), which also drops rows without the key.
+    written = conversation.messages.filter(sender=Message.Sender.VISITOR).exclude(
+        metadata__contains={"handoff_button": True}
+    )
     if not written.exists():
         raise HandoffRequestFailed("Write your question first; then we can pass it to a person.")
     return handoff_request_from_visitor(conversation=conversation)
