@@ -4,10 +4,13 @@ Three classes (negative, neutral, positive) from a softmax regression over the m
 all-MiniLM-L6-v2 embedding (the one nlp.embeddings computes) and VADER's four scores.
 The score stored on a message is p(positive) - p(negative), in [-1, 1].
 
-The weights (triggers/sentiment_model.npz, a few KB) are trained by bench/train_sentiment.py
-on TweetEval with a fixed seed; its report (held-out scores, against VADER alone) is stored
-next to them in sentiment_model.json. numpy, VADER and the embedding model load on first use, so
-importing this module stays cheap.
+The weights (triggers/sentiment_model.npz, a few KB) are trained by bench/train_sentiment.py on
+tweets, reviews and support requests with a fixed seed; its report (scores on each source held out,
+against VADER alone) is stored next to them in sentiment_model.json. The probabilities already carry
+the class prior of support traffic (mostly negative). The label is "negative" once p(negative)
+reaches the model's negative_threshold, set in training from what a wrong call costs (missing an
+upset customer costs twice a needless handoff, so 1/3), otherwise the likelier of the other two.
+numpy, VADER and the embedding model load on first use, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ MAX_CHARS = 2000
 @dataclass(frozen=True, slots=True)
 class SentimentResult:
     score: float  # p(positive) - p(negative)
-    label: str  # the most likely class
+    label: str  # "negative" from p(negative) >= the model's negative_threshold, else the likelier other class
     probabilities: dict[str, float]
 
 
@@ -54,16 +57,24 @@ def score_texts(texts: Sequence[str], *, vectors: Any = None) -> list[SentimentR
     logits -= logits.max(axis=1, keepdims=True)
     probabilities = np.exp(logits)
     probabilities /= probabilities.sum(axis=1, keepdims=True)
+    threshold = model["negative_threshold"]
     results = []
     for row in probabilities.tolist():
         score = round(row[2] - row[0], 4)
-        label = LABELS[max(range(3), key=row.__getitem__)]
+        label = decide(row, threshold)
         results.append(SentimentResult(score, label, dict(zip(LABELS, (round(p, 4) for p in row), strict=True))))
     return results
 
 
 def score_text(text: str, *, vector: Any = None) -> SentimentResult:
     return score_texts([text], vectors=None if vector is None else [vector])[0]
+
+
+def decide(probabilities: Sequence[float], negative_threshold: float) -> str:
+    """The label for (p(negative), p(neutral), p(positive)); bench/train_sentiment.py validates with it."""
+    if probabilities[0] >= negative_threshold:
+        return "negative"
+    return "neutral" if probabilities[1] >= probabilities[2] else "positive"
 
 
 def features(vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
@@ -93,16 +104,20 @@ def model_report() -> dict:
 _lock = threading.Lock()
 
 
-def _model() -> dict[str, np.ndarray]:
+def _model() -> dict[str, Any]:
     with _lock:
         return _load_model()
 
 
 @lru_cache(maxsize=1)
-def _load_model() -> dict[str, np.ndarray]:
+def _load_model() -> dict[str, Any]:
     np = numpy()
     with np.load(MODEL_PATH) as data:
-        return {"weights": data["weights"].astype(np.float32), "bias": data["bias"].astype(np.float32)}
+        return {
+            "weights": data["weights"].astype(np.float32),
+            "bias": data["bias"].astype(np.float32),
+            "negative_threshold": float(data["negative_threshold"]),
+        }
 
 
 @lru_cache(maxsize=1)

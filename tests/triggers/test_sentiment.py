@@ -43,11 +43,25 @@ def test_the_model_beats_vader_on_sources_it_never_saw_and_is_small():
     # bench/train_sentiment.py holds each source out in turn and scores it with a model trained on the rest.
     report = sentiment.model_report()
     held_out = report["held_out_by_source"]
-    assert set(held_out) == {"tweets", "emotion", "amazon", "yelp", "imdb", "support"}
-    assert report["mean_held_out_negative_f1"]["model"] > report["mean_held_out_negative_f1"]["vader"]
-    for source in ("tweets", "amazon", "yelp", "imdb"):
-        assert held_out[source]["model"]["negative_f1"] > held_out[source]["vader"]["negative_f1"], source
+    assert set(held_out) == {"tweets", "emotion", "amazon", "yelp", "imdb", "bitext", "clinc"}
+    # Compared at the support desk's share of negatives (the sources range from 18% to 68%):
+    # on every source, support requests included, the model beats VADER.
+    share = report["settings"]["support_prior"]["negative"]
+    for source, result in held_out.items():
+        at_share = result[f"negative_f1_at_{share}_negative"]
+        assert at_share["model"] > at_share["vader"], source
+    for source in ("amazon", "yelp", "imdb", "bitext", "clinc"):
+        assert held_out[source]["model"]["negative_recall"] > held_out[source]["vader"]["negative_recall"], source
     assert sentiment.MODEL_PATH.stat().st_size < 100_000
+
+
+def test_the_label_follows_the_cost_threshold_not_the_argmax():
+    # Missing an upset customer costs twice a needless handoff: negative from p(negative) >= 1/3.
+    threshold = sentiment.model_report()["settings"]["negative_threshold"]
+    assert threshold == pytest.approx(1 / 3, abs=1e-3)
+    assert sentiment.decide((0.34, 0.5, 0.16), threshold) == "negative"
+    assert sentiment.decide((0.32, 0.5, 0.18), threshold) == "neutral"
+    assert sentiment.decide((0.32, 0.18, 0.5), threshold) == "positive"
 
 
 # Customers describing what went wrong, most of them politely: the tone is calm, the message is not.
@@ -59,6 +73,24 @@ SUPPORT_COMPLAINTS = [
     "nobody has replied to my emails",
     "The app keeps crashing when I try to pay",
     "I was promised a call back yesterday and nobody called",
+    "Hello, my order arrived yesterday but the box was empty",
+    "I booked a window seat and was given a middle seat without any explanation",
+    "We were promised a refund within 5 days and it's been three weeks",
+    "Sorry to trouble you, but my bill is higher than the price I was quoted",
+    "my train was cancelled and the replacement bus never came",
+    "Could you please explain why my parcel was sent back to you?",
+]
+# What most people write to a support desk: a calm question or request, about the same topics
+# (orders, bills, accounts, bookings) as the complaints above. Also written for this test.
+SUPPORT_REQUESTS = [
+    "how do I change my address",
+    "Could you tell me what time you close today?",
+    "I'd like to add my partner to the booking",
+    "Can I pick up my order from the store instead?",
+    "What documents do I need to open an account?",
+    "Please send me a copy of my last receipt",
+    "Which plans include international calls?",
+    "Can I change the seat on my booking?",
 ]
 
 
@@ -68,6 +100,15 @@ def test_support_style_complaints_score_negative_even_when_polite():
     missed = [(text, r) for text, r in zip(SUPPORT_COMPLAINTS, results, strict=True) if r.label != "negative"]
     assert not missed
     assert all(r.score < -0.5 for r in results), results
+
+
+def test_support_style_requests_do_not_score_negative():
+    # The other half of the trade-off: a calm request about a bill or a booking is not a complaint,
+    # and stays clear of the shipped rules' thresholds (the lowest, -0.3, is the VIP rule's).
+    results = sentiment.score_texts(SUPPORT_REQUESTS)
+    wrong = [(text, r) for text, r in zip(SUPPORT_REQUESTS, results, strict=True) if r.label == "negative"]
+    assert not wrong
+    assert all(r.score > -0.3 for r in results), results
 
 
 def test_classification_report_counts():
