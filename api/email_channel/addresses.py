@@ -8,6 +8,9 @@ from email.utils import getaddresses, make_msgid
 from django.conf import settings
 
 MESSAGE_ID = re.compile(r"<([^<>\s]{1,250})>")
+# The domain of the ids we make up for an email that came without a Message-ID (to recognise it if it
+# is delivered again); never put in our own headers, since the visitor's mail program never saw them.
+DERIVED_ID_DOMAIN = "no-message-id.invalid"
 
 
 def reply_address(*, token: str) -> str:

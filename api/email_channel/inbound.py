@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from api.channel.services import channel_message_handle_task
-from api.email_channel.addresses import our_addresses, reply_token
+from api.email_channel.addresses import DERIVED_ID_DOMAIN, our_addresses, reply_token
 from api.email_channel.outbound import email_thread_for
 from api.email_channel.parsing import InboundEmail, reply_text
 from api.models import EmailRecord, EmailThread
@@ -92,7 +92,7 @@ def _record(header_id: str) -> EmailRecord | None:
 def _derived_id(email: InboundEmail) -> str:
     """An email without a Message-ID gets one from its content, so a second delivery is still recognised."""
     digest = hashlib.sha256("\n".join([email.sender, email.subject, email.text, email.html]).encode()).hexdigest()
-    return f"{digest[:40]}@no-message-id.invalid"
+    return f"{digest[:40]}@{DERIVED_ID_DOMAIN}"
 
 
 def _thread_for(email: InboundEmail) -> EmailThread | None:

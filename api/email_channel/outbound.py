@@ -19,7 +19,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from api.email_channel.addresses import new_message_id, reply_address
+from api.email_channel.addresses import DERIVED_ID_DOMAIN, new_message_id, reply_address
 from api.models import EmailRecord, EmailThread
 from chat.models import Conversation, Message
 from chat.realtime import message_event
@@ -120,6 +120,7 @@ def _compose(*, record: EmailRecord) -> EmailMessage:
     earlier = list(
         thread.records.filter(id__lt=record.pk)
         .exclude(status__in=[EmailRecord.Status.PENDING, EmailRecord.Status.FAILED])
+        .exclude(header_id__endswith="@" + DERIVED_ID_DOMAIN)
         .values_list("header_id", flat=True)
     )
     headers = {"Message-ID": f"<{record.header_id}>"}

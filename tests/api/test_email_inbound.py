@@ -14,11 +14,14 @@ from email.utils import make_msgid
 import pytest
 from django.core.management import call_command
 
+from agents.models import Agent
 from api.email_channel.inbound import email_inbound_receive
 from api.email_channel.parsing import EmailUnreadable, from_mime
 from api.models import EmailRecord, EmailThread
 from chat.models import Conversation, Customer, Message
 from handoff.models import Handoff
+from handoff.selectors import handoff_open
+from handoff.services import handoff_assign
 from inbox.services import agent_reply
 from triggers.models import TriggerRule
 
@@ -286,7 +289,14 @@ def test_the_imap_mailbox_is_read_threaded_and_marked_seen(waiting, agent, smtp_
     assert Customer.objects.count() == 1
 
 
-def test_the_readme_example_form_fields_only(client, support_team, smtp_server, bot):
+def dana_answers(conversation, agent):
+    Agent.objects.filter(pk=agent.pk).update(status=Agent.Status.ONLINE)
+    handoff_assign(handoff=handoff_open(conversation=conversation), agent=agent)
+    conversation.refresh_from_db()
+    agent_reply(agent_user=agent.user, conversation=conversation, text="Hi Ada, Dana here.")
+
+
+def test_the_readme_example_form_fields_only(client, support_team, agent, smtp_server, bot):
     """README's curl: SendGrid-style fields without the headers block (so no Message-ID), Basic auth."""
     TriggerRule.objects.create(name="Asks for a person", conditions=[{"kind": "explicit_request"}], team=support_team)
     fields = {
@@ -303,3 +313,7 @@ def test_the_readme_example_form_fields_only(client, support_team, smtp_server, 
     assert first.json()["status"] == "stored" and again.json()["status"] == "duplicate"
     conversation = Conversation.objects.get(pk=first.json()["conversation"])
     assert conversation.status == "queued"
+    # Dana's answer threads under nothing: the email had no Message-ID, and a made-up one would mean nothing.
+    dana_answers(conversation, agent)
+    (answer,) = smtp_server.wait_for(1)
+    assert "In-Reply-To" not in answer.message and "References" not in answer.message
