@@ -3,6 +3,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 
 def validate_time_zone(value: str) -> None:
@@ -157,6 +158,9 @@ class AgentConnection(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="connections")
     channel_name = models.CharField(max_length=200, unique=True)
     connected_at = models.DateTimeField(auto_now_add=True)
+    # Refreshed by the open socket (handoff.presence.CONNECTION_HEARTBEAT_SECONDS): a row its process
+    # died with stops being refreshed, and the presence sweep removes it instead of believing it.
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:
         return f"{self.agent} via {self.channel_name}"

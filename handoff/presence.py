@@ -11,10 +11,13 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from agents.models import Agent
+from agents.models import Agent, AgentConnection
 from agents.services import agent_status_set
 from handoff.models import Handoff
 from handoff.services import handoff_return_to_queue, routing_request
+
+CONNECTION_HEARTBEAT_SECONDS = 60
+CONNECTION_STALE_AFTER_SECONDS = 3 * CONNECTION_HEARTBEAT_SECONDS
 
 
 def agent_set_status(*, agent: Agent, status: str, reason: str = "") -> Agent:
@@ -41,9 +44,20 @@ def agent_mark_away_if_gone(*, agent_id: int, connected_tabs: int) -> bool:
     return True
 
 
+def agent_connection_touch(*, channel_name: str) -> None:
+    """The inbox tab on `channel_name` is still open (its consumer calls this every heartbeat)."""
+    AgentConnection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+
+
 def presence_sweep() -> int:
     """Online agents with no inbox tab left (a server restarted before its grace-period check ran)
-    become away. Returns how many were changed."""
+    become away. Returns how many were changed.
+
+    Tabs of a process that crashed left their rows behind: a row not refreshed for a few heartbeats
+    is gone, or its agent would stay online, and keep receiving conversations, for ever.
+    """
+    stale = timezone.now() - dt.timedelta(seconds=CONNECTION_STALE_AFTER_SECONDS)
+    AgentConnection.objects.filter(seen_at__lt=stale).delete()
     grace = dt.timedelta(seconds=settings.HANDOFF_PRESENCE_GRACE_SECONDS)
     stale = Agent.objects.filter(
         status=Agent.Status.ONLINE, connections__isnull=True, last_seen_at__lt=timezone.now() - grace

@@ -1,6 +1,8 @@
 """What a handoff's changes look like to the visitor's widget (a `status` event, see
 docs/widget-protocol.md) and to the agents' inboxes (`inbox_changed` to the teams concerned)."""
 
+from django.db import transaction
+
 from chat.models import Conversation
 from chat.realtime import ALL_TEAMS_GROUP, agent_group, broadcast_status, inbox_changed_event, send_to_group, team_group
 from handoff.availability import TeamQueue, queued_in_order, wait_info, wait_text, waited_seconds
@@ -43,12 +45,21 @@ def handoff_broadcast_queue_positions(*, team_id: int | None, after: Handoff | N
 
     With `after` (a handoff that just joined the queue), only those behind it moved; otherwise
     (someone left the queue) everyone may have. The team's shared numbers are computed once.
+
+    Computed once the transaction commits, from the committed queue: computed inside it, a visitor an
+    agent took meanwhile (another transaction, committed first) was told "number N in line" after
+    "You're chatting with Dana".
     """
+    after_id = after.pk if after is not None else None
+    transaction.on_commit(lambda: _broadcast_queue_positions(team_id=team_id, after_id=after_id), robust=True)
+
+
+def _broadcast_queue_positions(*, team_id: int | None, after_id: int | None) -> None:
     waiting = queued_in_order(team_id=team_id)
     if not waiting:
         return
     queue = TeamQueue.now(team=waiting[0].team)
-    start = next((i + 1 for i, h in enumerate(waiting) if after is not None and h.pk == after.pk), 0)
+    start = next((i + 1 for i, h in enumerate(waiting) if after_id is not None and h.pk == after_id), 0)
     for index, handoff in enumerate(waiting[start:], start=start + 1):
         info = queue.info(position=index, waited_seconds=waited_seconds(handoff))
         broadcast_status(

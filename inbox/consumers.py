@@ -29,7 +29,7 @@ from chat.realtime import (
     team_group,
     typing_event,
 )
-from handoff.presence import agent_mark_away_if_gone
+from handoff.presence import CONNECTION_HEARTBEAT_SECONDS, agent_connection_touch, agent_mark_away_if_gone
 from inbox.context import conversation_context, header_context, sidebar_context
 from inbox.selectors import visible_conversation
 from inbox.services import conversation_mark_read
@@ -68,8 +68,11 @@ class InboxConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(AgentConnection.objects.create)(
                 agent=self.agent, channel_name=self.channel_name
             )
+            self.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat())
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "heartbeat", None) is not None:
+            self.heartbeat.cancel()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         if getattr(self, "agent", None) is not None:
@@ -114,6 +117,16 @@ class InboxConsumer(AsyncWebsocketConsumer):
     async def chat_status(self, message: dict) -> None:
         await self.send(text_data=await self._render_header_and_sidebar())
 
+    async def layer_recovered(self, message: dict) -> None:
+        """Redis is back after an outage (config.redis_layer): join the groups again (a restarted Redis
+        forgot them) and re-render what may have changed meanwhile."""
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        if self.conversation_id:
+            await self.send(text_data=await self._render_resume())
+        else:
+            await self.send(text_data=await self._render_sidebar())
+
     async def chat_bot_delta(self, message: dict) -> None:
         """The bot's streamed tokens are for the visitor; agents see the stored answer."""
 
@@ -145,6 +158,15 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     def _forget_connection(self) -> None:
         AgentConnection.objects.filter(channel_name=self.channel_name).delete()
+
+    async def _heartbeat(self) -> None:
+        touch = database_sync_to_async(agent_connection_touch)
+        while True:
+            await asyncio.sleep(CONNECTION_HEARTBEAT_SECONDS)
+            try:
+                await touch(channel_name=self.channel_name)
+            except Exception:  # the database is down: the next beat tries again
+                logger.warning("presence heartbeat failed for %s", self.channel_name, exc_info=True)
 
     async def _away_after(self, grace: float) -> None:
         await asyncio.sleep(grace)

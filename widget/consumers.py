@@ -33,6 +33,7 @@ CLOSE_INVALID_TOKEN = 4401
 CLOSE_IDENTITY_REFUSED = 4403
 CLOSE_NO_HELLO = 4408
 CLOSE_TOO_MANY = 4429  # the connection budget is spent (widget/budgets.py); the widget retries later
+CLOSE_TRY_AGAIN = 1011
 # Events other than messages (resume, typing, ping, handoff_request) per connection and window:
 # generous for any real widget, tight enough that a script cannot turn resume into a DB load test.
 OTHER_EVENTS_LIMIT, OTHER_EVENTS_WINDOW_SECONDS = 60, 10
@@ -55,6 +56,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.session: services.VisitorSession | None = None
         self.group: str | None = None
+        self.welcomed_at_seq = 0  # the conversation's last seq when this socket was welcomed
         self.page = ("", "")
         self.bot_lock = asyncio.Lock()  # this visitor's questions are answered in the order asked
         self.recent_events: deque[float] = deque()
@@ -76,10 +78,11 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if self.hello_timer is not None:
             self.hello_timer.cancel()
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self._layer_quietly(self.channel_layer.group_discard(self.group, self.channel_name))
             await db(presence.visitor_connection_close)(channel_name=self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
+        event = None
         try:
             event = protocol.parse_client_event(text_data)
             if self.session is None and not isinstance(event, protocol.Hello):
@@ -97,9 +100,14 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(self._refusal(refused))
         except Exception:
             logger.exception("Widget event failed")
-            await self.send_json(
-                protocol.error_event(ProtocolError("internal_error", "Something went wrong on our side; try again."))
-            )
+            # The message's client_id, so the widget offers to send it again (and does, shortly).
+            client_id = event.client_id if isinstance(event, protocol.SendMessage) else ""
+            error = ProtocolError("internal_error", "Something went wrong on our side; try again.", client_id=client_id)
+            await self.send_json(protocol.error_event(error))
+            if self.session is None:
+                # No hello yet (the database was down): close, so the widget reconnects and says hello again
+                # instead of waiting on a socket that will never welcome it.
+                await self.close(code=CLOSE_TRY_AGAIN)
 
     # --- Client events ------------------------------------------------------------------------
 
@@ -156,8 +164,11 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         if event.is_typing and now - self.last_typing_forwarded < TYPING_FORWARD_INTERVAL_SECONDS:
             return
         self.last_typing_forwarded = now if event.is_typing else 0.0
-        await realtime.asend_to_conversation(
-            conversation.pk, realtime.typing_event(sender="visitor", is_typing=event.is_typing)
+        # A typing indicator is not worth an error: a channel layer that is down drops it.
+        await self._layer_quietly(
+            realtime.asend_to_conversation(
+                conversation.pk, realtime.typing_event(sender="visitor", is_typing=event.is_typing)
+            )
         )
 
     async def on_handoff_request(self, event: protocol.HandoffRequest) -> None:
@@ -241,6 +252,13 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     async def chat_bot_delta(self, envelope: dict) -> None:
         await self.send_json(envelope["event"])
 
+    async def layer_recovered(self, message: dict) -> None:
+        """Redis is back after an outage (config.redis_layer): a restarted Redis forgot the group, and
+        what was broadcast meanwhile reached no one, so join again and send everything since the welcome
+        (the widget keeps each seq once)."""
+        if self.group and await self._layer_quietly(self.channel_layer.group_add(self.group, self.channel_name)):
+            await self.send_json(await db(self._history)(self.welcomed_at_seq))
+
     # --- Helpers ---------------------------------------------------------------------------------
 
     async def _spend(self, action: BudgetAction) -> None:
@@ -257,14 +275,26 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             group = realtime.conversation_group(session.conversation.pk)
             if group != self.group:
                 if self.group:
-                    await self.channel_layer.group_discard(self.group, self.channel_name)
-                await self.channel_layer.group_add(group, self.channel_name)
+                    await self._layer_quietly(self.channel_layer.group_discard(self.group, self.channel_name))
                 self.group = group
+                # The channel layer may be down: chat goes on (stored and acked without it) and
+                # layer_recovered joins the group once it is back.
+                await self._layer_quietly(self.channel_layer.group_add(group, self.channel_name))
                 # The visitor is in the chat now: replies reach them here, not by email.
                 await db(presence.visitor_connection_open)(
                     conversation_id=session.conversation.pk, channel_name=self.channel_name
                 )
-        await self.send_json(await db(self._welcome)())
+        welcome = await db(self._welcome)()
+        self.welcomed_at_seq = welcome["last_seq"]
+        await self.send_json(welcome)
+
+    async def _layer_quietly(self, call) -> bool:
+        try:
+            await call
+        except Exception:
+            logger.warning("Channel layer unavailable for %s", self.channel_name, exc_info=True)
+            return False
+        return True
 
     def _hello(self, token: str | None, identity: IdentityClaim | None = None) -> services.VisitorSession:
         if identity is not None:  # a verified identity wins over whatever this browser had before

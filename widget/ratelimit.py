@@ -9,12 +9,16 @@ so a visitor who waits `retry_after` seconds can send again.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,13 @@ def rate_limit_hit(*, key: str, limit: int, window_seconds: int, now: float | No
     now = time.time() if now is None else now
     bucket = int(now // window_seconds)
     current_key, previous_key = f"ratelimit:{key}:{bucket}", f"ratelimit:{key}:{bucket - 1}"
-    counts = cache.get_many([current_key, previous_key])
+    try:
+        counts = cache.get_many([current_key, previous_key])
+    except RedisError:
+        # The shared cache (Redis) is down: let the visitor chat rather than lose their message; the
+        # limits count again when it is back.
+        logger.warning("Rate limits unavailable (Redis down); allowing %s", key)
+        return RateLimitResult(allowed=True, retry_after=0.0)
     current, previous = counts.get(current_key, 0), counts.get(previous_key, 0)
     elapsed = now - bucket * window_seconds
     weight = 1 - elapsed / window_seconds
@@ -41,11 +51,14 @@ def rate_limit_hit(*, key: str, limit: int, window_seconds: int, now: float | No
         retry_after = _retry_after(current, previous, elapsed, limit, window_seconds)
         return RateLimitResult(allowed=False, retry_after=retry_after)
     # add() then incr(): both atomic in Redis, so concurrent senders cannot lose counts.
-    cache.add(current_key, 0, timeout=2 * window_seconds + 1)
     try:
-        cache.incr(current_key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(current_key, 1, timeout=2 * window_seconds + 1)
+        cache.add(current_key, 0, timeout=2 * window_seconds + 1)
+        try:
+            cache.incr(current_key)
+        except ValueError:  # expired between add() and incr()
+            cache.set(current_key, 1, timeout=2 * window_seconds + 1)
+    except RedisError:
+        logger.warning("Rate limits unavailable (Redis down); not counting %s", key)
     return RateLimitResult(allowed=True, retry_after=0.0)
 
 

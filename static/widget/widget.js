@@ -219,6 +219,7 @@
     scrollDown();
   }
 
+  var retryOutboxTimer = null;
   function failPending(clientId, why, canRetry) {
     var item = pending[clientId];
     if (!item) return;
@@ -229,6 +230,9 @@
       var retry = el("button", { type: "button", class: "hw-retry" }, "Retry");
       retry.addEventListener("click", function () { retry.remove(); meta.textContent = "Sending…"; flushOutbox(); });
       meta.appendChild(retry);
+      // Our side failed (e.g. the database restarting): try again by itself soon, not only on a click.
+      clearTimeout(retryOutboxTimer);
+      retryOutboxTimer = setTimeout(flushOutbox, 3000);
     } else {
       dropOutbox(clientId);
       delete pending[clientId];
@@ -407,7 +411,8 @@
 
   function reconnectLater() {
     clearTimeout(retryTimer);
-    var delay = Math.random() * Math.min(30000, 500 * Math.pow(2, attempt++));
+    // Capped at 8 s: back within seconds of a restart, still spread out (random) across many widgets.
+    var delay = Math.random() * Math.min(8000, 500 * Math.pow(2, attempt++));
     retryTimer = setTimeout(connect, Math.max(250, delay));
   }
 

@@ -12,7 +12,7 @@ from config.asgi import application
 @pytest.mark.redis
 async def test_a_message_round_trips_through_the_redis_channel_layer(redis_channel_layer):
     layer = get_channel_layer()
-    assert type(layer).__name__ == "RedisChannelLayer"
+    assert type(layer).__name__ == "ResilientRedisChannelLayer"
     channel = await layer.new_channel()
     await layer.group_add("conversation_1", channel)
     await layer.group_send("conversation_1", {"type": "chat.message", "text": "héllo <b>"})
@@ -85,7 +85,7 @@ def test_healthz_reports_green_with_real_redis(client, redis_channel_layer, redi
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = redis_url
     body = client.get("/healthz").json()
-    assert body["checks"]["channel_layer"] == {"ok": True, "detail": "ok (RedisChannelLayer)"}
+    assert body["checks"]["channel_layer"] == {"ok": True, "detail": "ok (ResilientRedisChannelLayer)"}
     assert body["checks"]["broker"]["ok"] is True
 
 

@@ -1,4 +1,6 @@
-"""`manage.py serve`: Daphne (plus a Celery worker and beat when REDIS_URL is set), until Ctrl-C."""
+"""`manage.py serve`: Daphne (plus a Celery worker and beat when REDIS_URL is set), until Ctrl-C.
+
+A child that exits is started again; only Ctrl-C (or SIGTERM) stops the site."""
 
 import os
 import signal
@@ -10,6 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
+
+RESTART_AT_MOST_EVERY_SECONDS = 5.0
 
 
 class Command(BaseCommand):
@@ -41,6 +45,7 @@ class Command(BaseCommand):
                 ]
             )
         children = [subprocess.Popen(command, env=os.environ.copy()) for command in commands]
+        started = [time.monotonic()] * len(children)
 
         base = f"http://{host}:{port}"
         self.stdout.write(self.style.SUCCESS("\nHandoff is running:"))
@@ -60,8 +65,19 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        while not stopping and all(child.poll() is None for child in children):
+        while not stopping:
             time.sleep(0.5)
+            for index, child in enumerate(children):
+                if stopping or child.poll() is None:
+                    continue
+                # One part died (a worker on a Redis restart, Daphne on a crash): restart it, and keep the
+                # rest of the site up. One that dies at once is restarted no more than every few seconds.
+                if time.monotonic() - started[index] < RESTART_AT_MOST_EVERY_SECONDS:
+                    continue
+                name = Path(commands[index][0]).name
+                self.stderr.write(f"{name} exited with code {child.returncode}; restarting it.")
+                children[index] = subprocess.Popen(commands[index], env=os.environ.copy())
+                started[index] = time.monotonic()
         for child in children:
             if child.poll() is None:
                 child.terminate()
