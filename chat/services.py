@@ -44,7 +44,11 @@ def message_create(
         # The row lock serialises writers of this conversation: the client_id check below cannot
         # race another insert, and seq is allocated gap-free (last_seq is read and bumped under
         # the lock; bumping it before the check would burn a seq whenever the check finds a retry).
-        last_seq = Conversation.objects.select_for_update().values_list("last_seq", flat=True).get(pk=conversation.pk)
+        last_seq, snoozed_at, team_id = (
+            Conversation.objects.select_for_update()
+            .values_list("last_seq", "snoozed_at", "team_id")
+            .get(pk=conversation.pk)
+        )
         if client_id and (existing := message_with_client_id(conversation_id=conversation.pk, client_id=client_id)):
             return existing, False
         seq = last_seq + 1
@@ -64,6 +68,10 @@ def message_create(
         conversation.last_seq = seq
         conversation.last_activity_at = now
         realtime.broadcast_message(message)
+        if snoozed_at is not None and sender == Message.Sender.VISITOR:
+            # Woken by the visitor (_inbox_changes): it is back in its team's lists, which re-render.
+            for group in (realtime.ALL_TEAMS_GROUP, realtime.team_group(team_id)):
+                realtime.send_to_group(group, realtime.inbox_changed_event(conversation=conversation))
     return message, True
 
 

@@ -434,6 +434,61 @@ def handoff_reply_claim(*, conversation: Conversation, agent: Agent | None, acto
         return handoff
 
 
+def handoff_take_over(*, conversation: Conversation, agent: Agent, team: Team | None, actor=None) -> Handoff:
+    """An agent watching a bot conversation takes it: a handoff from the agent ("Agent took over"),
+    assigned to them at once. Both transitions are stored (reports see a zero wait); the visitor
+    is told only that the agent joined. Of two agents taking over at once, the first wins (the
+    conversation row is locked) and the second is told who has it."""
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        existing = _open_handoff(conversation)
+        if existing is not None:
+            who = existing.agent.public_name if existing.agent else "the queue"
+            raise HandoffError(f"Conversation {conversation.pk} is already with {who}.")
+        if conversation.status != Status.BOT:
+            raise HandoffError(f"Conversation {conversation.pk} is {conversation.get_status_display().lower()}.")
+        now = timezone.now()
+        handoff = Handoff.objects.create(
+            conversation=conversation,
+            source=Handoff.Source.AGENT,
+            reason="Agent took over",
+            team=team,
+            status=Handoff.Status.ASSIGNED,
+            agent=agent,
+            assigned_at=now,
+            first_assigned_at=now,
+            summary=summary_for_handoff(conversation=conversation, reason="Agent took over"),
+            context=_customer_context(conversation),
+            bot_answered_before=conversation.messages.filter(sender=Message.Sender.BOT).exists(),
+        )
+        Agent.objects.filter(pk=agent.pk).update(last_assigned_at=now)
+        _record(
+            conversation=conversation,
+            handoff=handoff,
+            action=HandoffEvent.Action.REQUEST,
+            to_status=Status.QUEUED,
+            reason="Agent took over",
+            actor=actor,
+            team=team,
+        )
+        conversation.waiting_since = None  # the visitor never waited: the agent came to them
+        _transition(
+            conversation=conversation,
+            handoff=handoff,
+            action=HandoffEvent.Action.ASSIGN,
+            to_status=Status.ASSIGNED,
+            reason="Took over from the bot",
+            actor=actor,
+            agent=agent,
+            team=team,
+            notice=_Notice(
+                text=f"{agent.public_name} has joined the conversation.",
+                metadata={"kind": "agent_joined", "agent": agent.public_name},
+            ),
+        )
+    return handoff
+
+
 def handoff_first_reply_record(*, conversation: Conversation, message: Message) -> None:
     """The assigned agent's first reply: when it came is the first-response time in reports."""
     Handoff.objects.filter(

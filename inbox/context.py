@@ -1,14 +1,17 @@
 """Template contexts shared by the inbox views (HTTP) and the inbox consumer (WebSocket pushes)."""
 
+from django.utils import timezone
+
 from agents.models import Agent, Team
 from agents.selectors import agents_with_load
 from chat.models import Conversation
 from handoff.models import Handoff
 from handoff.selectors import handoff_open
-from inbox.lists import VIEWS, view_counts
+from inbox.lists import VIEWS, customer_history, view_counts
 from inbox.selectors import inbox_mine, inbox_queue, visitor_sentiments
 from inbox.templatetags.inbox_tags import sentiment_trend
 from inbox.transcript import transcript_entries, transfer_note_open
+from inbox.triage import SNOOZE_CHOICES
 
 
 def sidebar_context(*, user, agent: Agent | None) -> dict:
@@ -41,6 +44,10 @@ def header_context(*, agent: Agent | None, conversation: Conversation) -> dict:
         "can_accept": handoff is not None and handoff.status == Handoff.Status.QUEUED and agent is not None,
         "is_open": conversation.status in (Conversation.Status.QUEUED, Conversation.Status.ASSIGNED),
         "transfer_note": transfer_note_open(conversation_id=conversation.pk) if handoff else None,
+        "can_take_over": agent is not None and conversation.status == Conversation.Status.BOT,
+        "snoozed": conversation.snoozed_at is not None
+        and (conversation.snoozed_until is None or conversation.snoozed_until > timezone.now()),
+        "snooze_choices": SNOOZE_CHOICES,
     }
 
 
@@ -50,4 +57,5 @@ def conversation_context(*, user, agent: Agent | None, conversation: Conversatio
         **header_context(agent=agent, conversation=conversation),
         "entries": transcript_entries(conversation=conversation),
         "sentiment_trend": sentiment_trend(visitor_sentiments(conversation=conversation)),
+        "history": customer_history(user=user, agent=agent, conversation=conversation),
     }

@@ -230,3 +230,15 @@ def inbox_teams(*, user, agent: Agent | None) -> list[Team]:
     if user_is_manager(user) or agent is None:
         return list(Team.objects.order_by("name"))
     return sorted(agent.teams.all(), key=lambda team: team.name)
+
+
+def customer_history(*, user, agent: Agent | None, conversation: Conversation, limit: int = 10) -> list[Conversation]:
+    """The same customer's other conversations (with the bot or a person) this user may see, newest first."""
+    others = (
+        inbox_scope(user=user, agent=agent)
+        .filter(customer_id=conversation.customer_id)
+        .exclude(pk=conversation.pk)
+        .order_by("-last_activity_at")
+    )
+    first_words = Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.VISITOR).order_by("seq")
+    return list(others.annotate(preview=Subquery(first_words.values("text")[:1]))[:limit])

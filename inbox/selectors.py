@@ -1,6 +1,7 @@
 """What a user may see in the inbox, and the inbox's lists. Every inbox view and WebSocket
 subscription resolves conversations through `conversations_visible_to`."""
 
+from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -18,7 +19,12 @@ def conversations_visible_to(*, user) -> QuerySet[Conversation]:
     agent = agent_for_user(user)
     if agent is None:
         return Conversation.objects.none()
-    return Conversation.objects.filter(Q(handoffs__team__in=agent.teams.all()) | Q(handoffs__agent=agent)).distinct()
+    visible = Q(handoffs__team__in=agent.teams.all()) | Q(handoffs__agent=agent)
+    if any(team.slug == settings.HANDOFF_DEFAULT_TEAM for team in agent.teams.all()):
+        # A bot conversation never handed off would go to the default team: its agents may watch
+        # it and take it over (the inbox's "Bot conversations live").
+        visible |= Q(status=Conversation.Status.BOT, team__isnull=True)
+    return Conversation.objects.filter(visible).distinct()
 
 
 def visible_conversation(*, user, conversation_id: int) -> Conversation | None:

@@ -14,5 +14,9 @@ urlpatterns = [
     path("c/<int:conversation_id>/transfer/", views.conversation_transfer, name="inbox-transfer"),
     path("c/<int:conversation_id>/resolve/", views.conversation_resolve, name="inbox-resolve"),
     path("c/<int:conversation_id>/hand-back/", views.conversation_hand_back, name="inbox-hand-back"),
+    path("bulk/", views.conversations_bulk_view, name="inbox-bulk"),
+    path("c/<int:conversation_id>/take-over/", views.conversation_take_over_view, name="inbox-take-over"),
+    path("c/<int:conversation_id>/snooze/", views.conversation_snooze_view, name="inbox-snooze"),
+    path("c/<int:conversation_id>/tags/", views.conversation_tags, name="inbox-tags"),
     path("c/<int:conversation_id>/suggestions/", views.conversation_suggestions, name="inbox-suggestions"),
 ]

@@ -23,10 +23,19 @@ from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_assign, handoff_hand_back, handoff_resolve, handoff_transfer
 from inbox.canned import canned_fill, canned_for, query_clean
 from inbox.context import conversation_context, sidebar_context
-from inbox.lists import VIEWS, filters_parse, inbox_list, inbox_teams
+from inbox.lists import VIEWS, filters_parse, inbox_list, inbox_scope, inbox_teams
 from inbox.selectors import conversations_visible_to
 from inbox.services import agent_reply, conversation_mark_read, note_add
 from inbox.suggestions import conversation_needs, passages_for_needs
+from inbox.triage import (
+    MAX_BULK,
+    conversation_snooze,
+    conversation_tags_change,
+    conversation_take_over,
+    conversation_unsnooze,
+    conversations_bulk,
+    snooze_until,
+)
 
 
 def inbox_user_required(view):
@@ -175,6 +184,63 @@ def conversation_resolve(request, conversation_id: int):
 @inbox_user_required
 def conversation_hand_back(request, conversation_id: int):
     return _act(request, conversation_id, lambda c: handoff_hand_back(conversation=c, actor=request.user))
+
+
+@require_POST
+@inbox_user_required
+def conversation_take_over_view(request, conversation_id: int):
+    return _act(
+        request,
+        conversation_id,
+        lambda c: conversation_take_over(conversation=c, agent=_require_agent(request), actor=request.user),
+    )
+
+
+@require_POST
+@inbox_user_required
+def conversation_snooze_view(request, conversation_id: int):
+    if request.POST.get("for") == "wake":
+        return _act(request, conversation_id, lambda c: conversation_unsnooze(conversation=c))
+    return _act(
+        request,
+        conversation_id,
+        lambda c: conversation_snooze(conversation=c, until=snooze_until(request.POST.get("for", ""))),
+    )
+
+
+@require_POST
+@inbox_user_required
+def conversation_tags(request, conversation_id: int):
+    add = [request.POST["add"]] if request.POST.get("add", "").strip() else []
+    remove = request.POST.getlist("remove")
+    return _act(request, conversation_id, lambda c: conversation_tags_change(conversation=c, add=add, remove=remove))
+
+
+@require_POST
+@inbox_user_required
+def conversations_bulk_view(request):
+    """The list's bulk actions: each conversation resolved through the same scope as the list."""
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()][:MAX_BULK]
+    conversations = list(inbox_scope(user=request.user, agent=request.agent).filter(pk__in=ids).order_by("pk"))
+    action = request.POST.get("action", "")
+    if not conversations:
+        return _done(request, error="Tick the conversations to act on first.")
+    try:
+        result = conversations_bulk(
+            conversations=conversations,
+            action=action,
+            agent=request.agent,
+            actor=request.user,
+            tag=request.POST.get("tag", ""),
+        )
+    except AgentError as error:
+        return _done(request, error=str(error))
+    if request.htmx:
+        response = render(request, "inbox/partials/flash.html", {"info": result.summary(action)})
+        response["HX-Retarget"], response["HX-Reswap"] = "#flash", "innerHTML"
+        response["HX-Trigger"] = "inbox-changed"
+        return response
+    return redirect("inbox")
 
 
 @require_POST
