@@ -17,6 +17,7 @@ router.register("ratings", views.RatingViewSet, basename="rating")
 
 v1 = [
     path("knowledge/search/", views.KnowledgeSearchView.as_view(), name="knowledge-search"),
+    path("reports/", views.ReportView.as_view(), name="reports"),
     path("channel/conversations/", channel_views.ChannelConversationsView.as_view(), name="channel-conversations"),
     path(
         "channel/conversations/<int:conversation_id>/messages/",

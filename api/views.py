@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -54,6 +55,8 @@ from inbox.services import agent_reply, note_add
 from knowledge import services as knowledge_services
 from knowledge.models import Article, Source
 from knowledge.retrieval import retrieve
+from reports.forms import ReportForm
+from reports.report import report_as_dict, report_build
 from triggers.models import TriggerRule
 from triggers.services import trigger_rule_save
 
@@ -131,6 +134,47 @@ class KnowledgeSearchView(GenericAPIView):
         query.is_valid(raise_exception=True)
         passages = retrieve(query=query.validated_data["q"], limit=query.validated_data["limit"])
         return Response(SearchHitSerializer(passages, many=True).data)
+
+
+# --- Reports ------------------------------------------------------------------------------------------------
+
+REPORT_PARAMETERS = [
+    OpenApiParameter("days", str, enum=["7", "30", "90", "custom"], description="The period (default 30 days)."),
+    OpenApiParameter("start", OpenApiTypes.DATE, description="With days=custom: the first day."),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="With days=custom: the last day (inclusive)."),
+    OpenApiParameter("team", int, description="A team's id: its conversations and handoffs only."),
+    OpenApiParameter("compare", bool, description="Also the previous period's headline numbers (default true)."),
+    *(
+        OpenApiParameter(name, OpenApiTypes.DECIMAL, description=f"ROI input: {label}.")
+        for name, label in (
+            ("cost_per_enquiry", "cost per human-handled enquiry"),
+            ("hourly_cost", "hourly agent cost"),
+            ("assistant_monthly_cost", "assistant cost per month"),
+        )
+    ),
+    OpenApiParameter("monthly_volume", int, description="ROI input: conversations a month (default: measured)."),
+]
+
+
+@extend_schema(tags=["reports"])
+class ReportView(GenericAPIView):
+    """The report page's numbers (admin → Reports), as JSON: managers only, as the page is."""
+
+    permission_classes = [TokenHasScope, IsManager]
+    pagination_class = None
+
+    @extend_schema(
+        parameters=REPORT_PARAMETERS,
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Every section of the report."), **ERRORS},
+    )
+    def get(self, request):
+        query = request.query_params.copy()
+        query.setdefault("compare", "true")  # on unless compare=false (a form's unticked box is absent)
+        form = ReportForm(query)
+        if form.submitted and not form.is_valid():
+            raise ValidationError(form.errors.get_json_data())
+        report = report_build(period=form.period(), roi_inputs=form.roi_inputs(), compare=form.wants_comparison())
+        return Response(report_as_dict(report))
 
 
 # --- Trigger rules ---------------------------------------------------------------------------------------

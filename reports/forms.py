@@ -13,6 +13,7 @@ from reports.metrics import Period
 from reports.roi import DEFAULT_ASSISTANT_MONTHLY_COST, DEFAULT_COST_PER_ENQUIRY, DEFAULT_HOURLY_COST, RoiInputs
 
 MAX_DAYS = 366
+EARLIEST = dt.date(2000, 1, 1)  # with the comparison period before it, still a date Python can hold
 MONEY = {"min_value": Decimal("0"), "max_value": Decimal("1000000000"), "decimal_places": 2, "max_digits": 12}
 
 
@@ -49,7 +50,11 @@ class ReportForm(forms.Form):
             start, end = data.get("start"), data.get("end")
             if not start or not end:
                 raise forms.ValidationError("Give both dates of a custom period.")
-            if end < start:
+            if start < EARLIEST:
+                self.add_error("start", f"Start on {EARLIEST.isoformat()} or later.")
+            elif end > timezone.localdate() + dt.timedelta(days=1):
+                self.add_error("end", "The end is in the future.")
+            elif end < start:
                 self.add_error("end", "The end is before the start.")
             elif (end - start).days + 1 > MAX_DAYS:
                 self.add_error("end", f"A period is at most {MAX_DAYS} days.")
