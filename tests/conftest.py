@@ -42,7 +42,17 @@ def redis_channel_layer(redis_url, settings):
 
 
 @pytest.fixture(scope="session")
-def _celery_worker_process(redis_url, django_db_setup, django_db_blocker):
+def worker_smtp():
+    """A real SMTP server on 127.0.0.1 that the Celery worker process sends its emails to."""
+    from tests.support.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _celery_worker_process(redis_url, django_db_setup, django_db_blocker, worker_smtp):
     process = services.start(
         [
             services.python_bin("celery"),
@@ -56,7 +66,7 @@ def _celery_worker_process(redis_url, django_db_setup, django_db_blocker):
             "--loglevel=INFO",
             "--hostname=test-worker@%h",
         ],
-        services.child_env(redis_url),
+        services.child_env(redis_url, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(worker_smtp.port)),
         LOG_DIR / "celery-worker.log",
     )
     yield process

@@ -11,7 +11,7 @@ from chat.models import Conversation, Customer, Message
 from handoff.services import handoff_request
 from inbox.services import agent_reply
 from tests.factories import ConversationFactory, MessageFactory
-from tests.support.services import free_port
+from tests.support.services import free_port, wait_for
 from tests.widget.conftest import open_widget, widget_application  # noqa: F401 - fixtures
 from widget.tokens import token_issue
 
@@ -108,3 +108,15 @@ def test_visitors_without_an_address_and_api_conversations_get_no_email(support_
         agent_reply(agent_user=agent.user, conversation=conversation, text="Hello!")
 
     assert smtp_server.received == [] and not EmailRecord.objects.exists()
+
+
+@pytest.mark.worker
+def test_a_real_celery_worker_sends_the_email_after_commit(celery_worker, worker_smtp, waiting, agent):
+    before = len(worker_smtp.received)
+
+    reply = agent_reply(agent_user=agent.user, conversation=waiting, text="Sent by the worker.")
+
+    sent = worker_smtp.wait_for(before + 1, timeout=60)[before]
+    assert sent.rcpt_tos == ["ada@example.com"]
+    assert "Sent by the worker." in sent.message.get_body(("plain",)).get_content()
+    wait_for(lambda: EmailRecord.objects.filter(message=reply, status="sent").exists(), timeout=30, what="its record")
