@@ -4,8 +4,6 @@ import re
 
 import pytest
 
-from tests.api.conftest import smtp_server  # noqa: F401 - the real SMTP server fixture
-
 pytestmark = pytest.mark.django_db
 
 
@@ -15,7 +13,7 @@ def test_the_sign_in_page_is_styled_and_offers_a_password_reset(client):
     assert 'href="/accounts/password-reset/"' in page and "Forgot your password?" in page
 
 
-def test_a_forgotten_password_is_reset_by_an_emailed_link(client, agent, smtp_server):  # noqa: F811
+def test_a_forgotten_password_is_reset_by_an_emailed_link(client, agent, smtp_server):
     agent.user.email = "dana@northwind.test"
     agent.user.save()
     response = client.post("/accounts/password-reset/", {"email": "dana@northwind.test"})
@@ -36,6 +34,6 @@ def test_a_forgotten_password_is_reset_by_an_emailed_link(client, agent, smtp_se
     assert client.login(username="dana", password="a-brand-new-password-42")
 
 
-def test_an_unknown_address_gets_the_same_answer_and_no_email(client, smtp_server):  # noqa: F811
+def test_an_unknown_address_gets_the_same_answer_and_no_email(client, smtp_server):
     response = client.post("/accounts/password-reset/", {"email": "nobody@northwind.test"})
     assert response.status_code == 302 and not smtp_server.received
