@@ -31,7 +31,7 @@ Sender = Literal["visitor", "bot", "agent", "system"]
 
 # Only these metadata keys ever leave the server; the rest (trigger details, sentiment,
 # retrieval internals) stays for the inbox and reports, which read the database.
-PUBLIC_METADATA_KEYS = ("confidence", "declined", "feedback", "offer_person")
+PUBLIC_METADATA_KEYS = ("confidence", "declined", "feedback", "offer_person", "while_waiting")
 
 
 class AuthorPayload(TypedDict):
@@ -57,6 +57,7 @@ class MessageEvent(TypedDict):
     declined: NotRequired[bool]
     feedback: NotRequired[Literal["up", "down"]]  # the visitor's vote on a bot answer
     offer_person: NotRequired[bool]  # a bot answer offering a person (a trigger rule asked for it)
+    while_waiting: NotRequired[bool]  # a bot answer to a visitor waiting for a person
 
 
 class TypingEvent(TypedDict):

@@ -24,6 +24,7 @@ class Handoff(models.Model):
         ASSIGNED = "assigned", "With an agent"
         RESOLVED = "resolved", "Resolved"
         HANDED_BACK = "handed_back", "Handed back to the bot"
+        CANCELLED = "cancelled", "Cancelled by the visitor"
 
     class Verdict(models.TextChoices):
         """The agent's one-click label once the conversation is resolved: was this handoff right?"""
@@ -65,6 +66,9 @@ class Handoff(models.Model):
     email_asked = models.BooleanField(default=False)
     # Did the bot answer in the conversation before the request: "bot then human" vs "human only".
     bot_answered_before = models.BooleanField(default=False)
+    # The visitor chose to keep chatting with the assistant while waiting: the bot answers until a
+    # person joins, and the person reads those answers in the transcript.
+    bot_while_waiting = models.BooleanField(default=False)
 
     verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True, db_index=True)
     verdict_by = models.ForeignKey(
@@ -98,6 +102,7 @@ class HandoffEvent(models.Model):
         RETURN_TO_QUEUE = "return_to_queue", "Returned to the queue"
         RESOLVE = "resolve", "Resolved"
         HAND_BACK = "hand_back", "Handed back to the bot"
+        CANCEL = "cancel", "Cancelled by the visitor"
         REOPEN = "reopen", "Reopened"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoff_events")

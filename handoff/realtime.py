@@ -17,7 +17,7 @@ def handoff_status_detail(*, conversation: Conversation, handoff: Handoff | None
         return {}
     if handoff.status == Handoff.Status.QUEUED:
         info = wait_info(handoff=handoff)
-        return {**info.as_dict(), "text": wait_text(info)}
+        return {**info.as_dict(), "text": wait_text(info), "bot_while_waiting": handoff.bot_while_waiting}
     if handoff.status == Handoff.Status.ASSIGNED and handoff.agent:
         return {"agent_name": handoff.agent.public_name, "text": f"You're chatting with {handoff.agent.public_name}."}
     return {}
@@ -30,12 +30,13 @@ def rating_subject(handoff: Handoff | None) -> dict:
     return {"subject": "bot", "agent_name": None, "handoff_id": handoff.pk if handoff else None}
 
 
-def handoff_broadcast_state(*, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent) -> None:
-    """Send the conversation's new status once the transaction commits (chat.realtime defers it)."""
+def handoff_broadcast_state(*, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent | None) -> None:
+    """Send the conversation's new status once the transaction commits (chat.realtime defers it).
+    Without an event the status is unchanged and only its details moved."""
     broadcast_status(
         conversation=conversation,
-        previous_status=event.from_status,
-        reason=event.reason,
+        previous_status=event.from_status if event else conversation.status,
+        reason=event.reason if event else "",
         detail=handoff_status_detail(conversation=conversation, handoff=handoff),
     )
 
@@ -66,7 +67,7 @@ def _broadcast_queue_positions(*, team_id: int | None, after_id: int | None) -> 
             conversation=handoff.conversation,
             previous_status=handoff.conversation.status,
             reason="Queue update",
-            detail={**info.as_dict(), "text": wait_text(info)},
+            detail={**info.as_dict(), "text": wait_text(info), "bot_while_waiting": handoff.bot_while_waiting},
         )
 
 

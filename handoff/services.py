@@ -382,6 +382,54 @@ def handoff_hand_back(*, conversation: Conversation, actor=None) -> None:
         )
 
 
+def handoff_cancel(*, conversation: Conversation) -> Handoff:
+    """The visitor no longer needs a person (only while waiting): the bot has the conversation again,
+    the visitors behind them move up, and the cancellation is an event like any other transition."""
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        handoff = _open_handoff(conversation)
+        if handoff is None:
+            raise HandoffError("You're not waiting for a person.")
+        if handoff.status != Handoff.Status.QUEUED:
+            raise HandoffError("A person has already joined; tell them here, or end the chat.")
+        handoff.status, handoff.ended_at = Handoff.Status.CANCELLED, timezone.now()
+        handoff.save(update_fields=["status", "ended_at"])
+        _transition(
+            conversation=conversation,
+            handoff=handoff,
+            action=HandoffEvent.Action.CANCEL,
+            to_status=Status.BOT,
+            reason="The visitor no longer needs a person",
+            team=handoff.team,
+            notice=_Notice(
+                text="OK, you're back with our assistant. Ask for a person again any time.",
+                metadata={"kind": "handoff_cancelled"},
+            ),
+        )
+    return handoff
+
+
+def handoff_bot_while_waiting(*, conversation: Conversation) -> Handoff:
+    """The visitor keeps chatting with the assistant while they wait: the bot answers their messages
+    until a person joins (who reads those answers in the transcript); their place in the queue stays."""
+    with transaction.atomic():
+        conversation = _lock(conversation)
+        handoff = _open_handoff(conversation)
+        if handoff is None or handoff.status != Handoff.Status.QUEUED:
+            raise HandoffError("You're not waiting for a person.")
+        if not handoff.bot_while_waiting:
+            handoff.bot_while_waiting = True
+            handoff.save(update_fields=["bot_while_waiting"])
+            message_create(
+                conversation=conversation,
+                sender=Message.Sender.SYSTEM,
+                text="Ask our assistant anything while you wait; you keep your place in the queue.",
+                metadata={"kind": "bot_while_waiting"},
+            )
+            handoff_broadcast_state(conversation=conversation, handoff=handoff, event=None)
+    return handoff
+
+
 def conversation_reopen(*, conversation: Conversation) -> Handoff | None:
     """A visitor wrote in a resolved conversation: back to the bot, or to the same team (HANDOFF_REOPEN_TO)."""
     with transaction.atomic():

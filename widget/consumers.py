@@ -19,7 +19,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from chat import realtime, selectors
 from chat.db import database_sync_to_async
 from handoff.realtime import handoff_status_detail
-from handoff.services import HandoffError, rating_submit
+from handoff.services import HandoffError, handoff_bot_while_waiting, handoff_cancel, rating_submit
 from widget import answering, pipeline, presence, protocol, ratelimit, services
 from widget.budgets import BudgetAction, BudgetExceeded, budget_spend, client_address
 from widget.identity import IdentityClaim, IdentityRefused, identity_customer
@@ -183,6 +183,20 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         except pipeline.HandoffRequestFailed as exc:
             raise ProtocolError("handoff_failed", str(exc)) from exc
 
+    async def on_handoff_cancel(self, event: protocol.HandoffCancel) -> None:
+        conversation = self._conversation_or_refuse("handoff_failed", "cancel a request")
+        try:
+            await db(handoff_cancel)(conversation=conversation)
+        except HandoffError as exc:
+            raise ProtocolError("handoff_failed", str(exc)) from exc
+
+    async def on_bot_while_waiting(self, event: protocol.BotWhileWaiting) -> None:
+        conversation = self._conversation_or_refuse("handoff_failed", "chat while you wait")
+        try:
+            await db(handoff_bot_while_waiting)(conversation=conversation)
+        except HandoffError as exc:
+            raise ProtocolError("handoff_failed", str(exc)) from exc
+
     async def on_ping(self, event: protocol.Ping) -> None:
         await self.send_json({"type": "pong"})
 
@@ -222,6 +236,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         protocol.Resume: on_resume,
         protocol.Typing: on_typing,
         protocol.HandoffRequest: on_handoff_request,
+        protocol.HandoffCancel: on_handoff_cancel,
+        protocol.BotWhileWaiting: on_bot_while_waiting,
         protocol.Ping: on_ping,
         protocol.Contact: on_contact,
         protocol.Rating: on_csat,

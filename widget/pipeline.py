@@ -37,6 +37,8 @@ from triggers.services import (
 logger = logging.getLogger(__name__)
 
 BOT_FAILURE_TEXT = "Sorry, I can't answer right now. You can ask to talk to a person."
+# A visitor waiting for a person already asked for one: the usual decline would offer it again.
+WAITING_DECLINE_TEXT = "I'm not sure about that one; the person who joins you will see your question."
 # Streamed tokens are forwarded in small batches: one channel-layer round trip per token
 # would cost more than the tokens are worth to the reader.
 DELTA_FLUSH_SECONDS = 0.05
@@ -46,7 +48,8 @@ def handle_visitor_message(*, message: Message) -> Message | None:
     """Decide what a stored visitor message leads to; returns the bot's stored reply, if any.
 
     1. Its sentiment is scored in a Celery worker (sentiment rules run there, after scoring).
-    2. While a person has the conversation, the bot stays silent; the agents' lists update.
+    2. While a person has the conversation, the bot stays silent; the agents' lists update. While
+       the visitor waits for one, the bot answers if they chose to keep chatting with it.
     3. Otherwise the trigger rules run inline; the first matching rule may hand off, before or
        after the bot answers (as the rule says; see `_answer_first`).
     4. If none does, the bot answers from the knowledge base.
@@ -56,6 +59,8 @@ def handle_visitor_message(*, message: Message) -> Message | None:
     conversation = Conversation.objects.get(pk=message.conversation_id)
     if conversation.status != Conversation.Status.BOT:
         _notify_agents(conversation)
+        if _bot_while_waiting(conversation.pk):
+            return bot_reply(conversation=conversation, question=message)
         services.message_mark_handled(message=message)
         return None
     decision = triggers_evaluate_message(message=message, phase="message")
@@ -85,6 +90,13 @@ def _answer_first(*, conversation: Conversation, question: Message, decision: Tr
         triggers_decision_apply(decision=dataclasses.replace(decision, visitor_messages=(), notify_teams=()))
     services.message_mark_handled(message=question)  # a declined question is handled by the handoff
     return reply
+
+
+def _bot_while_waiting(conversation_id: int) -> bool:
+    """Is the visitor waiting for a person, and chose to keep chatting with the assistant meanwhile?"""
+    return Handoff.objects.filter(
+        conversation_id=conversation_id, status=Handoff.Status.QUEUED, bot_while_waiting=True
+    ).exists()
 
 
 def _notify_agents(conversation: Conversation) -> None:
@@ -132,6 +144,7 @@ def handoff_request_from_visitor(*, conversation: Conversation) -> Handoff | Non
                 text=PERSON_BUTTON_TEXT,
                 metadata={"handoff_button": True},
             )
+            services.message_mark_handled(message=message)  # it asks for a person, not for an answer
             decision = triggers_evaluate_message(message=message, phase="message")
             triggers_decision_apply(decision=decision)
             if decision.handoff:
@@ -160,6 +173,11 @@ def bot_reply(
         with transaction.atomic():
             # A person may have taken over while the bot was thinking; then the bot keeps quiet.
             status = Conversation.objects.select_for_update().values_list("status", flat=True).get(pk=conversation.pk)
+            if status == Conversation.Status.QUEUED and _bot_while_waiting(conversation.pk):
+                status = Conversation.Status.BOT  # the visitor chose to chat with the bot until a person joins
+                metadata["while_waiting"] = True
+                if metadata.get("declined"):
+                    text = WAITING_DECLINE_TEXT
             # Claimed in the reply's own transaction: a second run of this work (a redelivered task,
             # the answer sweep) finds the question handled and stores no second answer.
             claimed = services.message_mark_handled(message=question)

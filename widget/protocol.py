@@ -84,6 +84,16 @@ class HandoffRequest:
 
 
 @dataclass(frozen=True)
+class HandoffCancel:
+    """ "I no longer need a person", while waiting."""
+
+
+@dataclass(frozen=True)
+class BotWhileWaiting:
+    """ "Keep chatting with the assistant while you wait"."""
+
+
+@dataclass(frozen=True)
 class Ping:
     pass
 
@@ -244,6 +254,8 @@ _PARSERS = {
     "resume": _resume,
     "typing": _typing,
     "handoff_request": lambda data: HandoffRequest(),
+    "handoff_cancel": lambda data: HandoffCancel(),
+    "bot_while_waiting": lambda data: BotWhileWaiting(),
     "ping": lambda data: Ping(),
     "contact": _contact,
     "csat": _rating,

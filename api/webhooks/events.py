@@ -30,6 +30,7 @@ EVENTS: dict[str, str] = {
     "handoff.returned": "The conversation went back to its team's queue (its agent went offline, say).",
     "handoff.resolved": "The conversation was resolved.",
     "handoff.handed_back": "A person gave the conversation back to the bot.",
+    "handoff.cancelled": "The visitor no longer needed a person while waiting; the bot has the conversation again.",
     "conversation.reopened": "The visitor wrote in a resolved conversation.",
     "csat.created": "A visitor rated the conversation.",
     "suggestion.created": "The bot proposed a change to the knowledge base from conversations.",
@@ -41,6 +42,7 @@ HANDOFF_ACTION_EVENTS = {
     "return_to_queue": "handoff.returned",
     "resolve": "handoff.resolved",
     "hand_back": "handoff.handed_back",
+    "cancel": "handoff.cancelled",
     "reopen": "conversation.reopened",
 }
 

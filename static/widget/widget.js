@@ -103,6 +103,12 @@
   form.appendChild(input);
   form.appendChild(sendButton);
   var personButton = el("button", { type: "button", class: "hw-person" }, "Talk to a person");
+  // While waiting for a person: chat with the assistant meanwhile, or take the request back.
+  var waitingBar = el("div", { class: "hw-waiting", hidden: "" });
+  var keepChatting = el("button", { type: "button", class: "hw-keep" }, "Keep chatting with the assistant while you wait");
+  var cancelRequest = el("button", { type: "button", class: "hw-cancel" }, "I no longer need a person");
+  waitingBar.appendChild(keepChatting);
+  waitingBar.appendChild(cancelRequest);
   // Asks that come with a status: an email address when nobody can answer now, a rating at the end.
   var card = el("div", { class: "hw-card", hidden: "" });
 
@@ -111,6 +117,7 @@
   panel.appendChild(typing);
   panel.appendChild(errorLine);
   panel.appendChild(card);
+  panel.appendChild(waitingBar);
   panel.appendChild(form);
   panel.appendChild(personButton);
   box.appendChild(panel);
@@ -151,7 +158,7 @@
       item.appendChild(list);
     }
     // A declined answer, or an answer a trigger rule asked to come with the offer of a person.
-    if (m.sender === "bot" && (m.declined || m.offer_person)) {
+    if (m.sender === "bot" && (m.declined || m.offer_person) && !m.while_waiting) {
       var ask = el("button", { type: "button", class: "hw-inline-person" }, "Talk to a person");
       ask.addEventListener("click", requestPerson);
       item.appendChild(ask);
@@ -287,6 +294,8 @@
     statusLine.textContent = connection || text;
     // A person is for a visitor who has written: the server refuses a request from an empty chat.
     personButton.hidden = !state.conversation || newStatus === "queued" || newStatus === "assigned";
+    waitingBar.hidden = newStatus !== "queued";
+    keepChatting.hidden = !!detail.bot_while_waiting;
     showCard(newStatus, detail);
     box.setAttribute("data-status", newStatus || "bot");
     emit("status", { status: newStatus, detail: detail });
@@ -625,6 +634,8 @@
   });
   input.addEventListener("input", noteTyping);
   personButton.addEventListener("click", requestPerson);
+  keepChatting.addEventListener("click", function () { send({ type: "bot_while_waiting" }); });
+  cancelRequest.addEventListener("click", function () { send({ type: "handoff_cancel" }); });
 
   // Browsers can keep a dead socket "open" for minutes after the network goes: react to the
   // offline/online events, and replace a socket that has been silent past the ping interval.
