@@ -18,6 +18,7 @@ from agents.models import Agent, Team
 from agents.selectors import team_default, user_is_manager
 from chat.models import Conversation, Message
 from chat.services import message_create
+from handoff.access import conversation_access_denial
 from handoff.availability import WaitInfo, wait_info, wait_text
 from handoff.models import Handoff, HandoffEvent, SatisfactionRating
 from handoff.realtime import handoff_broadcast_inbox, handoff_broadcast_queue_positions, handoff_broadcast_state
@@ -45,6 +46,14 @@ class _Notice:
 
 def _lock(conversation: Conversation) -> Conversation:
     return Conversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+def _check_access(*, actor, conversation: Conversation) -> None:
+    """The acting person must be allowed to act on the conversation as it is now (handoff/access.py):
+    a manager, its agent, or an agent of its team. `actor=None` is the system (routing, presence).
+    Call it with the conversation locked, so a transfer cannot slip in between check and change."""
+    if denial := conversation_access_denial(user=actor, conversation=conversation):
+        raise HandoffError(denial)
 
 
 def _open_handoff(conversation: Conversation) -> Handoff | None:
@@ -228,6 +237,12 @@ def handoff_assign(*, handoff: Handoff, agent: Agent, actor=None, reason: str = 
             raise HandoffError(f"Conversation {conversation.pk} is already assigned to {who}.")
         if handoff.status != Handoff.Status.QUEUED:
             raise HandoffError(f"Conversation {conversation.pk} is no longer waiting ({handoff.get_status_display()}).")
+        _check_access(actor=actor, conversation=conversation)
+        if handoff.team_id is not None and not agent.teams.filter(pk=handoff.team_id).exists():
+            raise HandoffError(
+                f"{agent.public_name} is not on the {handoff.team.name} team that conversation {conversation.pk} "
+                "is waiting for; transfer it to them instead."
+            )
         now = timezone.now()
         handoff.status = Handoff.Status.ASSIGNED
         handoff.agent = agent
@@ -263,6 +278,7 @@ def handoff_transfer(
         handoff = _open_handoff(conversation)
         if handoff is None:
             raise HandoffError(f"Conversation {conversation.pk} has no open handoff to transfer.")
+        _check_access(actor=actor, conversation=conversation)
         if to_agent is not None:
             if handoff.agent_id == to_agent.pk:
                 raise HandoffError(f"Conversation {conversation.pk} is already with {to_agent.public_name}.")
@@ -296,6 +312,7 @@ def handoff_return_to_queue(*, handoff: Handoff, reason: str, actor=None) -> Han
         handoff = _open_handoff(conversation)
         if handoff is None or handoff.status != Handoff.Status.ASSIGNED:
             raise HandoffError(f"Conversation {conversation.pk} is not with an agent.")
+        _check_access(actor=actor, conversation=conversation)
         previous_agent = handoff.agent
         handoff.status, handoff.agent, handoff.assigned_at = Handoff.Status.QUEUED, None, None
         handoff.save(update_fields=["status", "agent", "assigned_at"])
@@ -323,6 +340,7 @@ def handoff_resolve(*, conversation: Conversation, actor=None, reason: str = "Re
         conversation = _lock(conversation)
         if conversation.status == Status.RESOLVED:
             raise HandoffError(f"Conversation {conversation.pk} is already resolved.")
+        _check_access(actor=actor, conversation=conversation)
         handoff = _open_handoff(conversation)
         if handoff is not None:
             handoff.status, handoff.ended_at = Handoff.Status.RESOLVED, timezone.now()
@@ -364,6 +382,7 @@ def handoff_hand_back(*, conversation: Conversation, actor=None) -> None:
         handoff = _open_handoff(conversation)
         if handoff is None:
             raise HandoffError(f"Conversation {conversation.pk} is already with the bot.")
+        _check_access(actor=actor, conversation=conversation)
         handoff.status, handoff.ended_at = Handoff.Status.HANDED_BACK, timezone.now()
         handoff.save(update_fields=["status", "ended_at"])
         _transition(
@@ -472,6 +491,7 @@ def handoff_reply_claim(*, conversation: Conversation, agent: Agent | None, acto
             raise HandoffError(f"Conversation {conversation.pk} is {state}; a person can reply once it is handed off.")
         if agent is None:
             raise HandoffError("Only agents can reply to visitors (managers without an agent profile can watch).")
+        _check_access(actor=actor, conversation=conversation)
         if handoff.status == Handoff.Status.QUEUED:
             return handoff_assign(handoff=handoff, agent=agent, actor=actor, reason="Accepted by replying")
         if handoff.agent_id != agent.pk:
@@ -495,6 +515,7 @@ def handoff_take_over(*, conversation: Conversation, agent: Agent, team: Team | 
             raise HandoffError(f"Conversation {conversation.pk} is already with {who}.")
         if conversation.status != Status.BOT:
             raise HandoffError(f"Conversation {conversation.pk} is {conversation.get_status_display().lower()}.")
+        _check_access(actor=actor, conversation=conversation)
         now = timezone.now()
         handoff = Handoff.objects.create(
             conversation=conversation,

@@ -12,7 +12,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -21,6 +20,7 @@ from django.utils import timezone
 from agents.models import Agent, ConversationRead, Team
 from agents.selectors import user_is_manager
 from chat.models import SEARCH_CONFIG, Conversation, Message
+from handoff.access import conversations_accessible
 
 Status = Conversation.Status
 PAGE_SIZE = 50
@@ -108,16 +108,8 @@ def filters_parse(params, *, default_view: str) -> Filters:
 
 
 def inbox_scope(*, user, agent: Agent | None) -> QuerySet[Conversation]:
-    """Every conversation the user's lists may show (a subset of conversations_visible_to)."""
-    if user_is_manager(user):
-        return Conversation.objects.all()
-    if agent is None:
-        return Conversation.objects.none()
-    teams = agent.teams.all()  # prefetched by agent_for_user: no query
-    scope = Q(team_id__in=[team.pk for team in teams]) | Q(assignee=agent)
-    if any(team.slug == settings.HANDOFF_DEFAULT_TEAM for team in teams):
-        scope |= Q(team__isnull=True, status=Status.BOT)
-    return Conversation.objects.filter(scope)
+    """Every conversation the user's lists may show: exactly what they may open (handoff/access.py)."""
+    return conversations_accessible(user=user)
 
 
 def _snoozed(now) -> Q:

@@ -1,30 +1,21 @@
 """What a user may see in the inbox, and the inbox's lists. Every inbox view and WebSocket
 subscription resolves conversations through `conversations_visible_to`."""
 
-from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from agents.models import Agent, ConversationRead
 from agents.selectors import agent_for_user, user_is_manager
 from chat.models import Conversation, Message
+from handoff.access import conversation_access_q, conversations_accessible
 from handoff.models import Handoff
 
 
 def conversations_visible_to(*, user) -> QuerySet[Conversation]:
-    """The conversations this user may open: all for managers; for agents, those handed to their
-    teams or to them."""
-    if user_is_manager(user):
-        return Conversation.objects.all()
-    agent = agent_for_user(user)
-    if agent is None:
-        return Conversation.objects.none()
-    visible = Q(handoffs__team__in=agent.teams.all()) | Q(handoffs__agent=agent)
-    if any(team.slug == settings.HANDOFF_DEFAULT_TEAM for team in agent.teams.all()):
-        # A bot conversation never handed off would go to the default team: its agents may watch
-        # it and take it over (the inbox's "Bot conversations live").
-        visible |= Q(status=Conversation.Status.BOT, team__isnull=True)
-    return Conversation.objects.filter(visible).distinct()
+    """The conversations this user may open: all for managers; for agents, those assigned to them or
+    with one of their teams now, and bot conversations for the default team (handoff/access.py; an
+    earlier handoff to their team grants nothing)."""
+    return conversations_accessible(user=user)
 
 
 def visible_conversation(*, user, conversation_id: int) -> Conversation | None:
@@ -38,7 +29,7 @@ def handoffs_visible_to(*, user) -> QuerySet[Handoff]:
     agent = agent_for_user(user)
     if agent is None:
         return handoffs.none()
-    return handoffs.filter(Q(team__in=agent.teams.all()) | Q(agent=agent))
+    return handoffs.filter(conversation_access_q(agent=agent, prefix="conversation__"))
 
 
 def inbox_queue(*, user) -> QuerySet[Handoff]:

@@ -10,6 +10,7 @@ from chat.models import Conversation, Message
 from chat.realtime import inbox_conversation_group, note_added_event, send_to_group
 from chat.selectors import message_with_client_id
 from chat.services import message_create
+from handoff.access import conversation_access_denial
 from handoff.services import handoff_first_reply_record, handoff_reply_claim
 
 MAX_REPLY_CHARS = 4000
@@ -53,6 +54,10 @@ def note_add(*, author, conversation: Conversation, text: str) -> InternalNote:
     if not text:
         raise AgentError("Write the note first.")
     with transaction.atomic():
+        # Locked, so the team checked is the team the note is left under (a transfer waits for us).
+        Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+        if denial := conversation_access_denial(user=author, conversation=conversation):
+            raise AgentError(denial)
         note = InternalNote.objects.create(conversation=conversation, author=author, text=text[:4000])
         # Agents' conversation views listen on their own group: the visitor's group never sees notes.
         send_to_group(inbox_conversation_group(conversation.pk), note_added_event(note_id=note.pk))
