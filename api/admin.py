@@ -9,7 +9,15 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from api.models import ApiToken, HubSpotIntegration, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from api.email_channel.outbound import email_records_retry
+from api.models import (
+    ApiToken,
+    EmailRecord,
+    HubSpotIntegration,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from api.tokens import api_token_issue, api_tokens_revoke
 from api.webhooks.delivery import webhook_endpoint_enable, webhook_redeliver
 from api.webhooks.events import EVENTS
@@ -241,3 +249,33 @@ class HubSpotIntegrationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return not HubSpotIntegration.objects.exists() and super().has_add_permission(request)
+
+
+# --- Email -------------------------------------------------------------------------------------------------------
+
+
+@admin.register(EmailRecord)
+class EmailRecordAdmin(admin.ModelAdmin):
+    """The email log: every reply emailed to a visitor and every email taken in, with what went wrong."""
+
+    list_display = ["created_at", "direction", "address", "status", "attempts", "next_attempt_at", "error", "thread"]
+    list_filter = ["direction", "status"]
+    search_fields = ["address", "header_id", "thread__conversation__id"]
+    list_select_related = ["thread"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    fields = readonly_fields = [
+        "thread", "message", "direction", "address", "status", "attempts", "next_attempt_at", "error", "header_id",
+        "created_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    @admin.action(description="Send again now")
+    def send_again(self, request, queryset):
+        count = email_records_retry(records=queryset)
+        self.message_user(request, f"Trying {count} email(s) again; the log shows the outcome.")

@@ -106,6 +106,22 @@ def email_record_attempt(*, record_id: int) -> EmailRecord:
     return record
 
 
+def email_records_retry(*, records) -> int:
+    """A manager's "Send again now" (admin): outbound emails not yet sent are tried once more, at once."""
+    with transaction.atomic():
+        ids = list(
+            records.filter(direction=EmailRecord.Direction.OUTBOUND)
+            .exclude(status=EmailRecord.Status.SENT)
+            .values_list("pk", flat=True)
+        )
+        # One more attempt each: a failed email that fails again is failed again, not retried for an hour.
+        EmailRecord.objects.filter(pk__in=ids).update(
+            status=EmailRecord.Status.PENDING, next_attempt_at=timezone.now(), attempts=MAX_ATTEMPTS - 1
+        )
+        transaction.on_commit(lambda: [email_record_attempt_task.delay(record_id) for record_id in ids])
+    return len(ids)
+
+
 def email_replies_sweep() -> int:
     """Send the emails whose retry is due (beat, every minute). Returns how many were tried."""
     due = EmailRecord.objects.filter(status=EmailRecord.Status.PENDING, next_attempt_at__lte=timezone.now())
@@ -147,6 +163,11 @@ def _compose(*, record: EmailRecord) -> EmailMessage:
 @shared_task(name="api.tasks.send_email_reply", ignore_result=True, acks_late=True)
 def email_reply_send_task(message_id: int) -> None:
     email_reply_send(message_id=message_id)
+
+
+@shared_task(name="api.tasks.send_email_record", ignore_result=True, acks_late=True)
+def email_record_attempt_task(record_id: int) -> None:
+    email_record_attempt(record_id=record_id)
 
 
 @shared_task(name="api.tasks.sweep_email_replies", ignore_result=True)

@@ -120,3 +120,26 @@ def test_a_real_celery_worker_sends_the_email_after_commit(celery_worker, worker
     assert sent.rcpt_tos == ["ada@example.com"]
     assert "Sent by the worker." in sent.message.get_body(("plain",)).get_content()
     wait_for(lambda: EmailRecord.objects.filter(message=reply, status="sent").exists(), timeout=30, what="its record")
+
+
+def test_a_manager_sends_a_failed_email_again_from_the_log(client, manager, waiting, agent, smtp_server, settings):
+    settings.EMAIL_PORT = free_port()  # the mail server is away for the whole hour of retries
+    reply = agent_reply(agent_user=agent.user, conversation=waiting, text="Here is your label.")
+    while retry_due_now():
+        pass
+    record = EmailRecord.objects.get(message=reply)
+    assert record.status == "failed"
+    client.force_login(manager)
+    log = client.get("/admin/api/emailrecord/?status__exact=failed")
+    assert log.status_code == 200 and "ada@example.com" in log.content.decode()
+
+    settings.EMAIL_PORT = smtp_server.port  # back
+    response = client.post(
+        "/admin/api/emailrecord/", {"action": "send_again", "_selected_action": [record.pk]}, follow=True
+    )
+
+    assert "Trying 1 email(s) again" in response.content.decode()
+    (sent,) = smtp_server.wait_for(1)
+    assert "Here is your label." in sent.message.get_body(("plain",)).get_content()
+    record.refresh_from_db()
+    assert (record.status, record.error) == ("sent", "")
