@@ -1,5 +1,6 @@
 """Template contexts shared by the inbox views (HTTP) and the inbox consumer (WebSocket pushes)."""
 
+from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent, Team
@@ -14,13 +15,20 @@ from inbox.transcript import transcript_entries, transfer_note_open
 from inbox.triage import SNOOZE_CHOICES
 
 
+SIDEBAR_QUEUE = 50  # the rest are a click away in the Unassigned view
+
+
 def sidebar_context(*, user, agent: Agent | None) -> dict:
-    queue = list(inbox_queue(user=user))
+    # Snoozed ones are out of the queue until they wake (inbox.lists counts them the same way).
+    awake = Q(conversation__snoozed_at__isnull=True) | Q(conversation__snoozed_until__lte=timezone.now())
+    queue = list(inbox_queue(user=user).filter(awake)[:SIDEBAR_QUEUE])
     mine = list(inbox_mine(agent=agent))
     counts = view_counts(user=user, agent=agent)
     return {
         "agent": agent,
         "queue": queue,
+        "queue_count": counts["queue"],
+        "queue_more": max(counts["queue"] - len(queue), 0),
         "mine": mine,
         "unread_total": sum(handoff.unread for handoff in mine),
         "statuses": Agent.Status.choices,
