@@ -14,7 +14,6 @@ from inbox.templatetags.inbox_tags import sentiment_trend
 from inbox.transcript import transcript_entries, transfer_note_open
 from inbox.triage import SNOOZE_CHOICES
 
-
 SIDEBAR_QUEUE = 50  # the rest are a click away in the Unassigned view
 
 
