@@ -162,6 +162,11 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {"task": "api.tasks.sweep_webhook_deliveries", "schedule": 60.0},
     # Emailed replies whose mail server refused or was away are tried again when due.
     "email-replies-sweep": {"task": "api.tasks.sweep_email_replies", "schedule": 60.0},
+    # Bot conversations nobody wrote in for HANDOFF_BOT_IDLE_RESOLVE_MINUTES end (and ask for the bot's CSAT).
+    "handoff-resolve-idle-bot-conversations": {
+        "task": "handoff.tasks.resolve_idle_bot_conversations",
+        "schedule": 60.0,
+    },
 }
 
 # --- The widget ----------------------------------------------------------------------------------
@@ -193,6 +198,9 @@ HANDOFF_REOPEN_TO = env_choice("HANDOFF_REOPEN_TO", "bot", {"bot", "team"})
 HANDOFF_REQUEUE_ON_OFFLINE = env_bool("HANDOFF_REQUEUE_ON_OFFLINE", True)
 HANDOFF_PRESENCE_GRACE_SECONDS = env_int("HANDOFF_PRESENCE_GRACE_SECONDS", 30, minimum=0)
 # In business hours with nobody online, a waiting visitor is offered to leave an email after this.
+# A conversation with the bot that nobody has written in for this long is resolved, and the visitor is
+# asked to rate the assistant (so bot CSAT and containment can be measured); 0 turns it off.
+HANDOFF_BOT_IDLE_RESOLVE_MINUTES = env_int("HANDOFF_BOT_IDLE_RESOLVE_MINUTES", 30, minimum=0)
 HANDOFF_EMAIL_ASK_AFTER_SECONDS = env_int("HANDOFF_EMAIL_ASK_AFTER_SECONDS", 120, minimum=0)
 # Business hours are judged as if it were this moment (a demo, or a browser test of the closed and
 # nobody-online wording at fixed clock times); unset: the real time.

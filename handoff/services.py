@@ -7,6 +7,7 @@ the visitor is told in the chat, the widget and the inboxes hear of it, and rout
 broadcasts and routing wait for the transaction to commit (chat.realtime, transaction.on_commit).
 """
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -373,6 +374,45 @@ def handoff_resolve(*, conversation: Conversation, actor=None, reason: str = "Re
             )
         )
     return handoff
+
+
+def conversation_end_by_visitor(*, conversation: Conversation) -> Handoff | None:
+    """The visitor's "End chat": resolved as an agent's Resolve would (they are asked to rate the bot,
+    or the person who helped), so a conversation the bot finished is measured as one."""
+    return handoff_resolve(conversation=conversation, reason="The visitor ended the chat")
+
+
+IDLE_BATCH = 500
+
+
+def conversations_resolve_idle(*, now=None) -> list[int]:
+    """Resolve bot conversations nobody has written in for HANDOFF_BOT_IDLE_RESOLVE_MINUTES; returns their ids.
+
+    Only conversations with the bot and at least one visitor message (a person's conversations are
+    theirs to resolve). Each is re-checked under its row lock: a visitor writing while the sweep runs
+    moves last_activity_at, and their conversation stays open.
+    """
+    minutes = settings.HANDOFF_BOT_IDLE_RESOLVE_MINUTES
+    if not minutes:
+        return []
+    cutoff = (now or timezone.now()) - dt.timedelta(minutes=minutes)
+    candidates = list(
+        Conversation.objects.filter(
+            status=Status.BOT, last_activity_at__lt=cutoff, messages__sender=Message.Sender.VISITOR
+        )
+        .distinct()
+        .order_by("last_activity_at")
+        .values_list("id", flat=True)[:IDLE_BATCH]
+    )
+    resolved = []
+    for conversation_id in candidates:
+        with transaction.atomic():
+            conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+            if conversation.status != Status.BOT or conversation.last_activity_at >= cutoff:
+                continue
+            handoff_resolve(conversation=conversation, reason=f"No activity for {minutes} minutes")
+            resolved.append(conversation_id)
+    return resolved
 
 
 def handoff_hand_back(*, conversation: Conversation, actor=None) -> None:

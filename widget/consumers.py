@@ -19,7 +19,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from chat import realtime, selectors
 from chat.db import database_sync_to_async
 from handoff.realtime import handoff_status_detail
-from handoff.services import HandoffError, handoff_bot_while_waiting, handoff_cancel, rating_submit
+from handoff.services import (
+    HandoffError,
+    conversation_end_by_visitor,
+    handoff_bot_while_waiting,
+    handoff_cancel,
+    rating_submit,
+)
 from widget import answering, pipeline, presence, protocol, ratelimit, services
 from widget.budgets import BudgetAction, BudgetExceeded, budget_spend, client_address
 from widget.identity import IdentityClaim, IdentityRefused, identity_customer
@@ -197,6 +203,13 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         except HandoffError as exc:
             raise ProtocolError("handoff_failed", str(exc)) from exc
 
+    async def on_end_chat(self, event: protocol.EndChat) -> None:
+        conversation = self._conversation_or_refuse("end_failed", "end it")
+        try:
+            await db(conversation_end_by_visitor)(conversation=conversation)
+        except HandoffError as exc:
+            raise ProtocolError("end_failed", str(exc)) from exc
+
     async def on_ping(self, event: protocol.Ping) -> None:
         await self.send_json({"type": "pong"})
 
@@ -238,6 +251,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         protocol.HandoffRequest: on_handoff_request,
         protocol.HandoffCancel: on_handoff_cancel,
         protocol.BotWhileWaiting: on_bot_while_waiting,
+        protocol.EndChat: on_end_chat,
         protocol.Ping: on_ping,
         protocol.Contact: on_contact,
         protocol.Rating: on_csat,

@@ -36,6 +36,7 @@ ErrorCode = Literal[
     "invalid_client_id",
     "rate_limited",
     "handoff_failed",
+    "end_failed",
     "invalid_email",
     "rating_failed",
     "feedback_failed",
@@ -91,6 +92,11 @@ class HandoffCancel:
 @dataclass(frozen=True)
 class BotWhileWaiting:
     """ "Keep chatting with the assistant while you wait"."""
+
+
+@dataclass(frozen=True)
+class EndChat:
+    """The visitor ends the conversation ("End chat"); they are asked to rate it."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +262,7 @@ _PARSERS = {
     "handoff_request": lambda data: HandoffRequest(),
     "handoff_cancel": lambda data: HandoffCancel(),
     "bot_while_waiting": lambda data: BotWhileWaiting(),
+    "end_chat": lambda data: EndChat(),
     "ping": lambda data: Ping(),
     "contact": _contact,
     "csat": _rating,

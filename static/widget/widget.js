@@ -85,7 +85,10 @@
   var statusLine = el("p", { class: "hw-status", role: "status" });
   heading.appendChild(statusLine);
   var closeButton = el("button", { type: "button", class: "hw-close", "aria-label": "Close chat" }, "×");
+  // Ends the conversation (the visitor is asked to rate it); closing the panel only hides it.
+  var endButton = el("button", { type: "button", class: "hw-end", hidden: "" }, "End chat");
   header.appendChild(heading);
+  header.appendChild(endButton);
   header.appendChild(closeButton);
 
   var log = el("div", { class: "hw-log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
@@ -295,6 +298,7 @@
     // A person is for a visitor who has written: the server refuses a request from an empty chat.
     personButton.hidden = !state.conversation || newStatus === "queued" || newStatus === "assigned";
     waitingBar.hidden = newStatus !== "queued";
+    endButton.hidden = !state.conversation || !newStatus || newStatus === "resolved";
     keepChatting.hidden = !!detail.bot_while_waiting;
     showCard(newStatus, detail);
     box.setAttribute("data-status", newStatus || "bot");
@@ -625,6 +629,7 @@
 
   launcher.addEventListener("click", function () { setOpen(!state.open, true); });
   closeButton.addEventListener("click", function () { setOpen(false, true); });
+  endButton.addEventListener("click", function () { send({ type: "end_chat" }); });
   panel.addEventListener("keydown", function (e) {
     if (e.key === "Escape") { e.preventDefault(); setOpen(false, true); }
   });

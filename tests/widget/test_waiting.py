@@ -4,7 +4,7 @@ import pytest
 
 from chat.db import database_sync_to_async
 from chat.models import Conversation, Message
-from handoff.models import Handoff, HandoffEvent
+from handoff.models import Handoff, HandoffEvent, SatisfactionRating
 from handoff.services import handoff_assign
 from tests.factories import AgentFactory, TeamFactory
 
@@ -96,3 +96,22 @@ async def test_cancelling_after_a_person_joined_is_refused_with_the_reason(open_
     assert error["code"] == "handoff_failed" and "already joined" in error["message"]
     assert (await conversation_of(widget)).status == Conversation.Status.ASSIGNED
     assert await database_sync_to_async(Message.objects.filter(metadata__kind="handoff_cancelled").count)() == 0
+
+
+async def test_the_visitor_ends_the_chat_and_is_asked_to_rate_the_assistant(open_widget, demo_knowledge_base):
+    widget = await open_widget()
+    await widget.hello()
+    await widget.say("do you take paypal")
+    await widget.receive_until("message", sender="bot", timeout=30)
+
+    await widget.send(type="end_chat")
+    status, _ = await widget.receive_until("status", status="resolved")
+    assert status["detail"]["csat"]["subject"] == "bot"
+    await widget.send(type="csat", score=5)
+    await widget.receive_until("csat_saved")
+    rating = await database_sync_to_async(SatisfactionRating.objects.get)()
+    assert (rating.subject, rating.score) == ("bot", 5)
+
+    await widget.send(type="end_chat")
+    error, _ = await widget.receive_until("error")
+    assert error["code"] == "end_failed" and "already resolved" in error["message"]
