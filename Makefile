@@ -6,7 +6,7 @@ PIP    := $(BIN)/pip --disable-pip-version-check -q
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run install install-dev test test-unit test-e2e lint format migrations-check worker beat bench clean
+.PHONY: run install install-dev test test-unit test-e2e test-faults lint format migrations-check worker beat bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,15 @@ run: install
 # Browser tests run in their own pytest process: Playwright's sync API and pytest-asyncio
 # cannot share one event loop.
 test: install-dev
-	$(BIN)/python -m pytest --ignore=tests/e2e
+	$(BIN)/python -m pytest --ignore=tests/e2e --ignore=tests/faults
 	$(BIN)/python -m pytest tests/e2e -p no:asyncio
 
 test-unit: install-dev
-	$(BIN)/python -m pytest --ignore=tests/e2e
+	$(BIN)/python -m pytest --ignore=tests/e2e --ignore=tests/faults
+
+# Real Daphne, Celery worker, beat and a redis-server of its own, killed and restarted mid-traffic (~1 min each).
+test-faults: install-dev
+	$(BIN)/python -m pytest tests/faults -q
 
 test-e2e: install-dev
 	$(BIN)/python -m pytest tests/e2e -p no:asyncio
@@ -58,6 +62,10 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
+
+# Every issue-12 goal's number (several minutes; run it on a quiet machine).
+bench: install-dev
+	bash bench/run_all.sh
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

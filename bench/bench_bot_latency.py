@@ -63,14 +63,32 @@ def summary(values: list[float]) -> dict:
 # --- The server ---------------------------------------------------------------------------------
 
 
-def server_env(redis_url: str | None) -> dict[str, str]:
+def server_env(redis_url: str | None, answer_in: str = "web") -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("HANDOFF_DATA_DIR", str(ROOT / "var" / "bench-chat"))
     env.update(DJANGO_SETTINGS_MODULE="config.settings", DEBUG="0", PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
+    # Every simulated visitor comes from 127.0.0.1: the per-address budgets would refuse all but a few.
+    for budget in ("CONNECT", "CONVERSATION"):
+        env.setdefault(f"WIDGET_BUDGET_{budget}", "1000000,1000000,60")
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
+        env["HANDOFF_ANSWER_IN_WORKERS"] = "1" if answer_in == "workers" else "0"
     return env
+
+
+def start_workers(redis_url: str, count: int, log_dir: Path) -> list[subprocess.Popen]:
+    """Celery workers answering visitors (HANDOFF_ANSWER_IN_WORKERS=1), prefork with one child each."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    processes = []
+    for index in range(count):
+        log = open(log_dir / f"worker-{index}.log", "wb")  # noqa: SIM115 - closed with the process
+        command = [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker", "--concurrency=1"]
+        command += ["--without-gossip", "--without-mingle", "--loglevel=WARNING", f"--hostname=bench-{index}@%h"]
+        env = server_env(redis_url, "workers")
+        processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+    time.sleep(8)  # the workers connect and import the app (the first answer loads the model, in the warm-up)
+    return processes
 
 
 def prepare_database() -> None:
@@ -87,14 +105,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_daphne(redis_url: str, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_daphne(redis_url: str, log_path: Path, answer_in: str = "web") -> tuple[subprocess.Popen, str]:
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("daphne")), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
         cwd=ROOT,
-        env=server_env(redis_url),
+        env=server_env(redis_url, answer_in),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -227,21 +245,32 @@ def main() -> None:
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))
     parser.add_argument("--url", help="benchmark a running server instead of starting one")
+    parser.add_argument(
+        "--answer-in",
+        choices=["web", "workers"],
+        default="web",
+        help="where the bot answers: the web process's threads, or Celery workers (HANDOFF_ANSWER_IN_WORKERS=1)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers started with --answer-in workers")
     args = parser.parse_args()
     if args.questions > 10 and not args.think:
         parser.error("more than 10 questions per visitor hits the 10-per-10-seconds rate limit; add --think")
 
-    process = None
+    process, workers = None, []
     base_url = args.url
     if base_url is None:
         prepare_database()
-        process, base_url = start_daphne(args.redis_url, ROOT / "var" / "bench-logs" / "daphne-bot-latency.log")
+        logs = ROOT / "var" / "bench-logs"
+        if args.answer_in == "workers":
+            workers = start_workers(args.redis_url, args.workers, logs)
+        process, base_url = start_daphne(args.redis_url, logs / "daphne-bot-latency.log", args.answer_in)
     try:
         numbers = asyncio.run(run_visitors(base_url, args.visitors, args.questions, args.think))
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(15)
+        for child in [process, *workers]:
+            if child is not None:
+                child.terminate()
+                child.wait(15)
     print(
         json.dumps(
             {
@@ -251,6 +280,8 @@ def main() -> None:
                 "think_seconds": args.think,
                 "load_average_1m": round(os.getloadavg()[0], 2),
                 "server": base_url if args.url else "daphne (1 process), Redis channel layer, embedded PostgreSQL",
+                "answer_in": args.answer_in if not args.url else "server's choice",
+                "workers": args.workers if args.answer_in == "workers" and not args.url else 0,
                 "llm_provider": os.environ.get("HANDOFF_LLM_PROVIDER", "none"),
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),

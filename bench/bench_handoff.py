@@ -180,10 +180,39 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         result = asyncio.run(run(args.port, session_key, args.handoffs))
+        floor = asyncio.run(group_send_floor(args.redis))
     finally:
         daphne.terminate()
         daphne.wait(10)
-    print(json.dumps({"handoffs": args.handoffs, "channel_layer": "redis", **result}))
+    print(
+        json.dumps(
+            {
+                "handoffs": args.handoffs,
+                "channel_layer": "redis",
+                "load_average_1m": round(os.getloadavg()[0], 2),
+                **result,
+                # One group_send to a listening channel and its receive, on the same Redis, in this run:
+                # the floor under "agent reply -> widget" (goal: that p95 <= 3x this p50).
+                "group_send_floor": floor,
+            }
+        )
+    )
+
+
+async def group_send_floor(redis_url: str, rounds: int = 200) -> dict:
+    from config.redis_layer import ResilientRedisChannelLayer
+
+    layer = ResilientRedisChannelLayer(hosts=[redis_url])
+    channel = await layer.new_channel()
+    await layer.group_add("bench_floor", channel)
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        await layer.group_send("bench_floor", {"type": "chat.message", "event": {"seq": 1}})
+        await layer.receive(channel)
+        timings.append((time.perf_counter() - started) * 1000)
+    await layer.flush()
+    return summary(timings)
 
 
 if __name__ == "__main__":

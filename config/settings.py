@@ -157,7 +157,10 @@ CELERY_BEAT_SCHEDULE = {
     "knowledge-recover-stale-sources": {"task": "knowledge.tasks.recover_stale_sources", "schedule": 300.0},
     "suggestions": {"task": "knowledge.tasks.generate_suggestions_nightly", "schedule": crontab(minute=30, hour=3)},
     # Visitor messages whose answer was lost (a web process or worker died, the broker was down).
-    "widget-answer-unhandled-messages": {"task": "widget.tasks.answer_unhandled_messages", "schedule": 15.0},
+    "widget-answer-unhandled-messages": {
+        "task": "widget.tasks.answer_unhandled_messages",
+        "schedule": env_float("HANDOFF_ANSWER_SWEEP_SECONDS", 15.0),
+    },
     # Webhook deliveries the queue never sent (broker down at commit, a worker died mid-send).
     "webhooks-sweep": {"task": "api.tasks.sweep_webhook_deliveries", "schedule": 60.0},
     # Emailed replies whose mail server refused or was away are tried again when due.
@@ -242,6 +245,10 @@ HANDOFF_ANSWER_IN_WORKERS = env_bool("HANDOFF_ANSWER_IN_WORKERS", bool(REDIS_URL
 if HANDOFF_ANSWER_IN_WORKERS and not REDIS_URL:
     raise ImproperlyConfigured("HANDOFF_ANSWER_IN_WORKERS=1 needs REDIS_URL (the workers' broker)")
 WIDGET_ANSWER_SWEEP_IN_PROCESS = not HANDOFF_ANSWER_IN_WORKERS
+# The answer sweep: how often it runs, and how old an unanswered visitor message must be to count as
+# lost (an answer takes milliseconds, a queue at saturation a few seconds).
+HANDOFF_ANSWER_SWEEP_SECONDS = env_float("HANDOFF_ANSWER_SWEEP_SECONDS", 15.0)
+HANDOFF_ANSWER_LOST_AFTER_SECONDS = env_float("HANDOFF_ANSWER_LOST_AFTER_SECONDS", 20.0)
 
 # --- Outbound requests (crawls, later webhooks): see outbound/ ----------------------------------
 # Networks exempt from the private-address guard, e.g. "10.0.5.0/24" for an intranet help centre.

@@ -35,12 +35,10 @@ from widget.tasks import answer_visitor_message as answer_visitor_message_task
 
 logger = logging.getLogger(__name__)
 
-# A message still unhandled this long after it was stored has lost its work: the answer takes
-# milliseconds, a queue at saturation a few seconds.
-SWEEP_AFTER = dt.timedelta(seconds=20)
+# How old a message still unhandled must be to count as lost, and how often the sweep looks:
+# settings.HANDOFF_ANSWER_LOST_AFTER_SECONDS and HANDOFF_ANSWER_SWEEP_SECONDS.
 SWEEP_WITHIN = dt.timedelta(days=1)
 SWEEP_BATCH = 200
-SWEEP_INTERVAL_SECONDS = 15.0
 # The advisory lock's first key: this module's own namespace (the second is the conversation id).
 _LOCK_NAMESPACE = 0x414E53  # "ANS"
 
@@ -98,7 +96,8 @@ def _conversation_lock(conversation_id: int) -> Iterator[None]:
 
 def answers_sweep() -> int:
     """Send every visitor message the pipeline never finished with back to it; returns how many."""
-    message_ids = messages_unhandled(older_than=SWEEP_AFTER, newer_than=SWEEP_WITHIN, limit=SWEEP_BATCH)
+    lost_after = dt.timedelta(seconds=settings.HANDOFF_ANSWER_LOST_AFTER_SECONDS)
+    message_ids = messages_unhandled(older_than=lost_after, newer_than=SWEEP_WITHIN, limit=SWEEP_BATCH)
     for message_id in message_ids:
         visitor_message_dispatch(message_id=message_id)
     if message_ids:
@@ -127,4 +126,4 @@ async def _sweep_forever() -> None:
             await sweep()
         except Exception:  # the loop outlives a database outage
             logger.exception("The answer sweep failed; trying again shortly")
-        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+        await asyncio.sleep(settings.HANDOFF_ANSWER_SWEEP_SECONDS)
