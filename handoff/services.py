@@ -198,7 +198,7 @@ def handoff_request(
             trigger=trigger,
             team=team,
             priority=priority,
-            summary=summary_for_handoff(conversation=conversation, reason=reason),
+            summary=summary_for_handoff(conversation=conversation, reason=reason, trigger=trigger),
             context=_customer_context(conversation),
             bot_answered_before=conversation.messages.filter(sender=Message.Sender.BOT).exists(),
         )

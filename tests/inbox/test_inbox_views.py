@@ -46,7 +46,7 @@ def test_the_conversation_page_shows_the_bots_part_the_reason_and_the_customer(c
     assert "<b>1234</b>" not in page
     assert "Orders ship in 2 days." in page and "confidence 0.40" in page
     assert "Handed off: <strong>Visitor asked for a person</strong>" in page
-    assert "Visitor asked: “Where is my order" in page  # the summary
+    assert "The visitor asked:<br>1. “Where is my order" in page  # the summary
     assert "Accept" in page
 
 
