@@ -101,6 +101,12 @@ def agent_group(agent_id: int) -> str:
     return f"agent_{agent_id}"
 
 
+def user_group(user_id: int) -> str:
+    """Every inbox socket of one user (managers without an agent profile too): told when their
+    access changes (signed out, deactivated, teams changed)."""
+    return f"user_{user_id}"
+
+
 def inbox_conversation_group(conversation_id: int) -> str:
     """Agents watching one conversation: internal notes go here, never to the visitor's group."""
     return f"inbox_conversation_{conversation_id}"
@@ -231,7 +237,14 @@ class NoteAddedEvent(TypedDict):
     note_id: int
 
 
-InboxEvent = InboxChangedEvent | NoteAddedEvent
+class AccessChangedEvent(TypedDict):
+    """The user's access may have changed: each of their sockets checks again, and closes if it must."""
+
+    type: Literal["access_changed"]
+    reason: Literal["signed_out", "deactivated", "teams_changed"]
+
+
+InboxEvent = InboxChangedEvent | NoteAddedEvent | AccessChangedEvent
 
 
 def inbox_changed_event(
@@ -249,6 +262,10 @@ def inbox_changed_event(
 
 def note_added_event(*, note_id: int) -> NoteAddedEvent:
     return {"type": "note_added", "note_id": note_id}
+
+
+def access_changed_event(*, reason: Literal["signed_out", "deactivated", "teams_changed"]) -> AccessChangedEvent:
+    return {"type": "access_changed", "reason": reason}
 
 
 def send_to_group(group: str, event: InboxEvent) -> None:

@@ -6,3 +6,8 @@ class InboxConfig(AppConfig):
 
     name = "inbox"
     verbose_name = "Agent inbox"
+
+    def ready(self) -> None:
+        from inbox import signals  # noqa: PLC0415 - receivers are wired once the app registry is ready
+
+        signals.connect()

@@ -2,9 +2,13 @@
 
 One socket per inbox tab. It joins the groups of what the user may see (their teams, or every
 team for managers, and their own agent group) and, on a conversation page, that conversation's
-groups after checking the user may open it. Each event re-checks nothing the group membership
-did not already decide, and renders per connection, so an agent never receives HTML built for
-someone else's permissions. The socket also carries the agent's typing pings and presence.
+groups after checking the user may open it. Access can be lost while the tab is open (a transfer
+to another team, signing out, deactivation, a team removed), so every push is checked again first
+(`dispatch`): the session must still exist and belong to the active user with an unchanged
+password, and the conversation must still be theirs (handoff/access.py); otherwise the socket is
+closed before anything is sent. The user's own group (`user_<id>`) tells the sockets at once when
+their access may have changed (inbox/signals.py). Rendering is per connection, so an agent never
+receives HTML built for someone else's permissions. The socket also carries typing pings and presence.
 """
 
 import asyncio
@@ -14,7 +18,9 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.template.loader import render_to_string
+from django.utils.crypto import constant_time_compare
 
 from agents.models import AgentConnection, InternalNote
 from agents.selectors import agent_for_user, user_is_manager
@@ -28,7 +34,9 @@ from chat.realtime import (
     inbox_conversation_group,
     team_group,
     typing_event,
+    user_group,
 )
+from handoff.access import conversation_may_access
 from handoff.presence import CONNECTION_HEARTBEAT_SECONDS, agent_connection_touch, agent_mark_away_if_gone
 from inbox.context import conversation_context, header_context, sidebar_context
 from inbox.selectors import visible_conversation
@@ -36,6 +44,12 @@ from inbox.services import conversation_mark_read
 from inbox.transcript import transfer_note_open
 
 logger = logging.getLogger(__name__)
+
+CLOSE_SIGNED_OUT = 4401  # signed out, deactivated or the password changed: the tab must sign in again
+CLOSE_NO_ACCESS = 4403  # this conversation (or the inbox) is no longer theirs
+CLOSE_RECONNECT = 1012  # their teams changed: htmx's ws extension reconnects, joining the right groups
+# Pushes from the channel layer that show the user something: each is preceded by an access check.
+CHECKED_PUSHES = ("chat.message", "chat.typing", "chat.status", "inbox.", "layer.")
 
 
 class InboxConsumer(AsyncWebsocketConsumer):
@@ -50,7 +64,9 @@ class InboxConsumer(AsyncWebsocketConsumer):
             return
         self.conversation_id = None
         self.groups_joined: list[str] = []
+        self.closing = False
         groups = [ALL_TEAMS_GROUP] if self.is_manager else [team_group(team_id) for team_id in team_ids]
+        groups.append(user_group(self.user.pk))
         if self.agent is not None:
             groups.append(agent_group(self.agent.pk))
         requested = parse_qs(self.scope.get("query_string", b"").decode()).get("conversation", [""])[0]
@@ -98,6 +114,22 @@ class InboxConsumer(AsyncWebsocketConsumer):
             )
 
     # --- events from the channel layer -------------------------------------------------------
+
+    async def dispatch(self, message) -> None:
+        if message["type"].startswith(CHECKED_PUSHES):
+            if self.closing:
+                return  # closed for lost access: nothing more reaches this tab
+            if code := await database_sync_to_async(self._access_lost)():
+                self.closing = True
+                await self.close(code=code)
+                return
+        await super().dispatch(message)
+
+    async def inbox_access_changed(self, message: dict) -> None:
+        """Still allowed (dispatch checked): their teams changed, so rejoin the groups that fit."""
+        if message["event"]["reason"] == "teams_changed":
+            self.closing = True
+            await self.close(code=CLOSE_RECONNECT)
 
     async def chat_message(self, message: dict) -> None:
         html = await self._render_message(message["event"]["seq"])
@@ -151,6 +183,23 @@ class InboxConsumer(AsyncWebsocketConsumer):
         agent = agent_for_user(self.user)
         team_ids = [team.pk for team in agent.teams.all()] if agent else []
         return agent, user_is_manager(self.user), team_ids
+
+    def _access_lost(self) -> int | None:
+        """The close code if the user may no longer see this socket's pushes, else None (and the
+        fresh user and agent are kept, so what is rendered next reflects their teams now)."""
+        session = self.scope.get("session")
+        if session is None or not session.session_key or not session.exists(session.session_key):
+            return CLOSE_SIGNED_OUT
+        user = get_user_model().objects.filter(pk=self.user.pk, is_active=True).first()
+        if user is None or not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
+            return CLOSE_SIGNED_OUT
+        agent = agent_for_user(user)
+        if agent is None and not user_is_manager(user):
+            return CLOSE_NO_ACCESS
+        if self.conversation_id and not conversation_may_access(user=user, conversation_id=self.conversation_id):
+            return CLOSE_NO_ACCESS
+        self.user, self.agent = user, agent
+        return None
 
     @database_sync_to_async
     def _visible(self, conversation_id: int):
