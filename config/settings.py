@@ -200,6 +200,9 @@ HANDOFF_DEFAULT_TEAM = env_str("HANDOFF_DEFAULT_TEAM", "support")  # team slug f
 HANDOFF_REOPEN_TO = env_choice("HANDOFF_REOPEN_TO", "bot", {"bot", "team"})
 HANDOFF_REQUEUE_ON_OFFLINE = env_bool("HANDOFF_REQUEUE_ON_OFFLINE", True)
 HANDOFF_PRESENCE_GRACE_SECONDS = env_int("HANDOFF_PRESENCE_GRACE_SECONDS", 30, minimum=0)
+# The inbox's waiting timers turn amber, then red, after this long without a person's reply.
+INBOX_SLA_WARN_SECONDS = env_int("INBOX_SLA_WARN_SECONDS", 120, minimum=1)
+INBOX_SLA_BREACH_SECONDS = env_int("INBOX_SLA_BREACH_SECONDS", 300, minimum=1)
 # In business hours with nobody online, a waiting visitor is offered to leave an email after this.
 # A conversation with the bot that nobody has written in for this long is resolved, and the visitor is
 # asked to rate the assistant (so bot CSAT and containment can be measured); 0 turns it off.

@@ -1,5 +1,6 @@
 """Template contexts shared by the inbox views (HTTP) and the inbox consumer (WebSocket pushes)."""
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,6 +33,8 @@ def sidebar_context(*, user, agent: Agent | None) -> dict:
         "unread_total": sum(handoff.unread for handoff in mine),
         "statuses": Agent.Status.choices,
         "views": [(view, counts[view.slug]) for view in VIEWS if view.slug in counts],
+        "sla_warn": settings.INBOX_SLA_WARN_SECONDS,
+        "sla_breach": settings.INBOX_SLA_BREACH_SECONDS,
     }
 
 

@@ -232,7 +232,114 @@
     }
   });
 
+  // --- Live timers: "waiting 3 min", amber then red past the SLA, without a reload -------------
+
+  function ago(seconds) {
+    if (seconds < 60) return "under a minute";
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return minutes + " min";
+    var hours = Math.floor(minutes / 60);
+    return hours + " h " + (minutes % 60) + " min";
+  }
+
+  function tickTimers() {
+    var body = document.body;
+    var warn = parseInt(body.getAttribute("data-sla-warn") || "120", 10);
+    var breach = parseInt(body.getAttribute("data-sla-breach") || "300", 10);
+    var now = Date.now();
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      var since = Date.parse(el.getAttribute("data-since") || el.getAttribute("datetime"));
+      if (isNaN(since)) return;
+      var seconds = Math.max(0, Math.round((now - since) / 1000));
+      el.textContent = (el.classList.contains("timer") ? "waiting " : "") + ago(seconds);
+      el.classList.toggle("sla-warn", seconds >= warn && seconds < breach);
+      el.classList.toggle("sla-breach", seconds >= breach);
+      el.setAttribute("title", "Waiting since " + new Date(since).toLocaleTimeString());
+    });
+  }
+  setInterval(tickTimers, 15000);
+  document.addEventListener("htmx:afterSettle", tickTimers);
+  document.addEventListener("htmx:oobAfterSwap", tickTimers);
+
+  // --- Keyboard shortcuts (the ? overlay lists them) ---------------------------------------------
+
+  function typing(el) {
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+
+  function rowLinks() {
+    var rows = document.querySelectorAll("#conversation-list .row-link");
+    if (!rows.length) rows = document.querySelectorAll("#sidebar .item a");
+    return Array.prototype.slice.call(rows);
+  }
+
+  function moveInList(step) {
+    var links = rowLinks();
+    if (!links.length) return;
+    var index = links.indexOf(document.activeElement);
+    var next = index < 0 ? (step > 0 ? 0 : links.length - 1) : Math.max(0, Math.min(links.length - 1, index + step));
+    links[next].focus();
+  }
+
+  function openNext() {
+    // The conversation after the open one in the sidebar (Mine, then the queue), else the first.
+    var current = document.querySelector(".conversation[data-conversation]");
+    var id = current ? current.getAttribute("data-conversation") : null;
+    var items = Array.prototype.slice.call(document.querySelectorAll("#mine-list .item a, #queue-list .item a"));
+    if (!items.length) return;
+    var at = items.findIndex(function (a) { return a.closest("[data-conversation]").getAttribute("data-conversation") === id; });
+    var next = items[(at + 1) % items.length];
+    if (next && next.closest("[data-conversation]").getAttribute("data-conversation") !== id) next.click();
+  }
+
+  function press(id) {
+    var el = document.getElementById(id);
+    if (el && !el.disabled) el.click();
+  }
+
+  function toggleHelp() {
+    var dialog = document.getElementById("shortcuts");
+    if (!dialog) return;
+    if (dialog.open) dialog.close();
+    else dialog.showModal();
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest(".shortcuts-open")) toggleHelp();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typing(event.target)) {
+      // Esc leaves a field (and keeps what was typed), so the single-key shortcuts work again.
+      if (event.key === "Escape" && !slash.isOpen()) {
+        event.preventDefault();
+        event.target.blur();
+      }
+      return;
+    }
+    var dialog = document.getElementById("shortcuts");
+    if (dialog && dialog.open && event.key !== "?") return; // the dialog handles Esc itself
+    var actions = {
+      "?": toggleHelp,
+      j: function () { moveInList(1); },
+      k: function () { moveInList(-1); },
+      n: openNext,
+      "/": function () { var search = document.getElementById("search-input"); if (search) search.focus(); },
+      r: function () { var reply = replyBox(); if (reply && !reply.disabled) reply.focus(); },
+      a: function () { press("accept-button"); },
+      t: function () { press("take-over"); },
+      e: function () { press("resolve-button"); },
+      s: function () { var snooze = document.getElementById("snooze-for"); if (snooze) snooze.focus(); },
+    };
+    var action = actions[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    tickTimers();
     scrollTranscript();
     updateTitle();
   });
