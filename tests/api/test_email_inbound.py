@@ -79,6 +79,10 @@ def test_an_emailed_reply_threads_back_into_the_conversation_without_the_quote(c
     assert message.metadata["via"] == "email" and message.metadata["subject"].startswith("Re: ")
     waiting.refresh_from_db()
     assert waiting.status == "assigned" and waiting.waiting_since is not None  # Dana's inbox shows her waiting
+    client.force_login(agent.user)
+    page = client.get(f"/inbox/c/{waiting.pk}/").content.decode()
+    assert page.count('<span class="via">by email</span>') == 1 and "Can it go to my office instead?" in page
+    client.logout()
 
     # She sends again (a new Message-ID: a new email), and the provider retries that one: stored once.
     second = reply_to(emailed, "And please ring the bell.")
