@@ -14,12 +14,24 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from chat.models import Conversation, Customer
+from triggers.builder import condition_menu
 from triggers.models import TriggerFiring, TriggerRule
 from triggers.rule_testing import triggers_test_message
 
 
 class PrettyJSONField(forms.JSONField):
-    """Shows the stored JSON indented, so a rule's conditions read like the example in the help."""
+    """Shows the stored JSON indented, so a rule's conditions read like the example in the help, and
+    says where JSON that does not parse goes wrong."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as error:
+                raise forms.ValidationError(
+                    f"This is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
+                ) from None
+        return super().to_python(value)
 
     def prepare_value(self, value):
         if isinstance(value, str) or value is None:
@@ -46,8 +58,20 @@ class TriggerRuleForm(forms.ModelForm):
         # Optional in a post (a form or script from before the choice existed keeps the old behaviour).
         self.fields["when_answerable"].required = False
 
+    class Media:
+        js = ("triggers/rule_builder.js",)
+
     def clean_tags(self):
         return self.cleaned_data.get("tags") or []
+
+    def _post_clean(self):
+        # A field that did not parse keeps its own message only: the model's check would otherwise
+        # add a second, contradictory one about the value it never received.
+        unparsed = {name: list(errors) for name, errors in self._errors.items()} if self._errors else {}
+        super()._post_clean()
+        for name, errors in unparsed.items():
+            if name in self._errors:
+                self._errors[name] = self.error_class(errors)
 
     def clean_when_answerable(self):
         return self.cleaned_data.get("when_answerable") or TriggerRule.WhenAnswerable.HANDOFF
@@ -85,6 +109,10 @@ class TriggerRuleAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("team").annotate(firing_count=Count("firings"))
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["rule_builder_menu"] = condition_menu()
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="Firings", ordering="firing_count")
     def firings(self, rule: TriggerRule):

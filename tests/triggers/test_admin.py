@@ -77,7 +77,7 @@ def test_a_catastrophic_regex_is_rejected_with_what_to_fix(admin_client, no_rule
         ('[{"kind": "keywords", "patterns": ["(a+)+"]}]', "repeats a group that itself repeats"),
         ('[{"kind": "keywords", "patterns": ["[a-"]}]', "is not a valid regular expression"),
         ('[{"kind": "sentiment"}]', "'below' is required"),
-        ("[{kind: keywords}]", "Enter a valid JSON"),
+        ("[{kind: keywords}]", "This is not valid JSON: Expecting property name enclosed in double quotes at line 1"),
     ],
 )
 def test_invalid_conditions_are_rejected_on_save(admin_client, no_rules, conditions, message):
@@ -199,3 +199,25 @@ def test_the_firing_log_is_read_only(admin_client, conversation, say, make_rule)
 def test_agents_without_admin_rights_cannot_open_the_test_panel(client, agent):
     client.force_login(agent.user)
     assert client.get(TEST_URL).status_code in (302, 403)
+
+
+@pytest.mark.parametrize(("field", "value"), [("conditions", '[{"kind": "keywords",]'), ("tags", '["vip"')])
+def test_json_that_does_not_parse_gets_one_message_saying_where(admin_client, no_rules, field, value):
+    response = admin_client.post(ADD_URL, rule_form(**{field: value}))
+
+    errors = response.context["adminform"].form.errors[field]
+    assert len(errors) == 1  # not also the model's "add at least one condition" about a value it never got
+    assert errors[0].startswith("This is not valid JSON:") and "line 1, column" in errors[0]
+
+
+def test_the_rule_builder_is_offered_with_every_condition_kind(admin_client, no_rules):
+    from triggers.conditions import KINDS
+
+    page = admin_client.get(ADD_URL).content.decode()
+
+    assert "triggers/rule_builder.js" in page
+    menu = json.loads(page.split('<script id="rule-builder-menu" type="application/json">')[1].split("</script>")[0])
+    assert [entry["kind"] for entry in menu] == list(KINDS)
+    sentiment = next(entry for entry in menu if entry["kind"] == "sentiment")
+    assert {"name": "scope", "widget": "choice", "default": "message", "choices": ["message", "average", "drop",
+            "conversation"], "required": False} in sentiment["options"]  # fmt: skip
