@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.shortcuts import get_object_or_404
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -16,6 +18,7 @@ from django.utils.html import format_html
 from chat.models import Conversation, Customer
 from triggers.builder import condition_menu
 from triggers.models import TriggerFiring, TriggerRule
+from triggers.replay import replay_job_read, replay_job_start, replay_summary, rule_replay
 from triggers.rule_testing import triggers_test_message
 
 
@@ -132,6 +135,12 @@ class TriggerRuleAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         urls = [
+            path("replay/", self.admin_site.admin_view(self.replay_view), name="triggers_triggerrule_replay"),
+            path(
+                "replay/<str:job_id>/",
+                self.admin_site.admin_view(self.replay_job_view),
+                name="triggers_triggerrule_replay_job",
+            ),
             path("test/", self.admin_site.admin_view(self.test_view), name="triggers_triggerrule_test"),
             path(
                 "<int:rule_id>/test/",
@@ -140,6 +149,43 @@ class TriggerRuleAdmin(admin.ModelAdmin):
             ),
         ]
         return urls + super().get_urls()
+
+    def replay_view(self, request):
+        """ "What would this rule have done in the last 30 days?": the form as it is now, not as saved.
+
+        In a worker when there is one (REDIS_URL), with its progress shown; otherwise here, bounded.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:triggers_triggerrule_changelist")
+        form = TriggerRuleForm(request.POST)
+        if not form.is_valid():
+            return self._replay_page(request, form=form)
+        draft = form.save(commit=False)
+        if settings.REDIS_URL:
+            job_id = replay_job_start(rule=draft)
+            return redirect("admin:triggers_triggerrule_replay_job", job_id=job_id)
+        return self._replay_page(request, form=form, summary=replay_summary(rule_replay(rule=draft)))
+
+    def replay_job_view(self, request, job_id: str):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        summary = replay_job_read(job_id=job_id)
+        if summary is None:
+            raise Http404("This replay has expired; run it again from the rule.")
+        return self._replay_page(request, summary=summary)
+
+    def _replay_page(self, request, *, form=None, summary=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "What this rule would have done in the last 30 days",
+            "opts": self.model._meta,
+            "form": form,
+            "summary": summary,
+            "running": summary is not None and summary.get("state") != "done",
+        }
+        return TemplateResponse(request, "admin/triggers/triggerrule/replay.html", context)
 
     def test_view(self, request, rule_id: int | None = None):
         """Paste a message, pick a customer, see which rules fire and why (nothing is stored)."""

@@ -48,3 +48,11 @@ def score_unscored_messages() -> int:
     if message_ids:
         logger.info("Queued %d visitor messages that had no sentiment score yet", len(message_ids))
     return len(message_ids)
+
+
+@shared_task(ignore_result=True, time_limit=120)
+def replay_rule(job_id: str, rule_data: dict) -> None:
+    """Replay a draft rule over the last 30 days; the admin page polls the job's progress."""
+    from triggers.replay import replay_job_run  # noqa: PLC0415 - Celery idiom: the service imports the task
+
+    replay_job_run(job_id=job_id, rule_data=rule_data)
