@@ -241,13 +241,15 @@ HANDOFF_ANSWER_THRESHOLD = env_float("HANDOFF_ANSWER_THRESHOLD", 0.5)
 # Threads answering visitors in each web process: extractive answers are CPU work (a few threads
 # suffice), a chat model's are mostly waiting on the network.
 WIDGET_BOT_THREADS = env_int("WIDGET_BOT_THREADS", 4 if LLM_PROVIDER == "none" else 32, minimum=1)
-# Where visitors are answered (widget/answering.py): as durable Celery work (acks late: a killed
-# worker's answer is retried by another; scale by adding workers), the default with REDIS_URL; or in
-# the web process's bot threads (no broker needed), where a sweep in the process retries lost answers.
-HANDOFF_ANSWER_IN_WORKERS = env_bool("HANDOFF_ANSWER_IN_WORKERS", bool(REDIS_URL))
+# Where visitors are answered (widget/answering.py): in the web process's bot threads (the default:
+# the lowest latency on one box, bench/results-scale.md), or as durable Celery work that any number of
+# workers share (HANDOFF_ANSWER_IN_WORKERS=1: acks late, a killed worker's answer is redone by another).
+# Either way the answer sweep retries what a dying process lost: beat's task with REDIS_URL, else a loop
+# in the web process itself.
+HANDOFF_ANSWER_IN_WORKERS = env_bool("HANDOFF_ANSWER_IN_WORKERS", False)
 if HANDOFF_ANSWER_IN_WORKERS and not REDIS_URL:
     raise ImproperlyConfigured("HANDOFF_ANSWER_IN_WORKERS=1 needs REDIS_URL (the workers' broker)")
-WIDGET_ANSWER_SWEEP_IN_PROCESS = not HANDOFF_ANSWER_IN_WORKERS
+WIDGET_ANSWER_SWEEP_IN_PROCESS = not REDIS_URL
 # The answer sweep: how often it runs, and how old an unanswered visitor message must be to count as
 # lost (an answer takes milliseconds, a queue at saturation a few seconds).
 HANDOFF_ANSWER_SWEEP_SECONDS = env_float("HANDOFF_ANSWER_SWEEP_SECONDS", 15.0)

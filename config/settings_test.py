@@ -38,7 +38,7 @@ if env_bool("HANDOFF_TEST_PROCESS", False):
         HANDOFF_ANSWER_IN_WORKERS = False
     # The answer sweep in the server process only where a test asks for it (the fault suite): elsewhere
     # it would answer other tests' deliberately unanswered messages.
-    WIDGET_ANSWER_SWEEP_IN_PROCESS = not HANDOFF_ANSWER_IN_WORKERS and env_bool("HANDOFF_TEST_SWEEP", False)
+    WIDGET_ANSWER_SWEEP_IN_PROCESS = env_bool("HANDOFF_TEST_SWEEP", False)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

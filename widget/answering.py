@@ -1,12 +1,12 @@
 """Where and when a stored visitor message goes through the pipeline, so that no acknowledged
 question is left unanswered by a restart, a killed worker or a broker outage.
 
-- With HANDOFF_ANSWER_IN_WORKERS (the default when REDIS_URL is set) the answer is a Celery task:
-  acks late and rejected on worker loss (config/settings.py), so a worker killed mid-answer has it
-  redelivered, and any number of workers share the load.
-- Without it (no REDIS_URL: a laptop, one process) it runs in the web process's bot threads.
-- Either way the sweep (`answers_sweep`, a beat task, or a loop in the web process when answering
-  runs there) hands every visitor message the pipeline never finished with back to the same code.
+- By default it runs in the web process's bot threads: the lowest latency on one box.
+- With HANDOFF_ANSWER_IN_WORKERS=1 (needs REDIS_URL) it is a Celery task: acks late and rejected on
+  worker loss (config/settings.py), so a worker killed mid-answer has it redelivered, and any number
+  of workers share the load.
+- Either way the sweep (`answers_sweep`: beat's task with REDIS_URL, else a loop in the web process)
+  hands every visitor message the pipeline never finished with back to the same code.
 
 Exactly once: the pipeline marks the message handled in the transaction that stores the bot's reply
 (widget.pipeline.bot_reply), conditionally, so a second run stores nothing. In order: the handlers
@@ -113,7 +113,7 @@ _local_sweeper: asyncio.Task | None = None
 def local_sweeper_ensure() -> None:
     """Start this process's sweep loop on the running event loop, once (from a consumer)."""
     global _local_sweeper
-    if settings.HANDOFF_ANSWER_IN_WORKERS or not settings.WIDGET_ANSWER_SWEEP_IN_PROCESS:
+    if not settings.WIDGET_ANSWER_SWEEP_IN_PROCESS:
         return
     if _local_sweeper is None or _local_sweeper.done():
         _local_sweeper = asyncio.get_running_loop().create_task(_sweep_forever())

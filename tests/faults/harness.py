@@ -1,7 +1,9 @@
 """The fault suite's moving parts: real processes to kill, and visitors that behave like the widget.
 
 A `Site` is Daphne + a Celery worker + beat over a redis-server of its own, serving the test
-database (the embedded PostgreSQL). A `Visitor` keeps an outbox of unacknowledged messages, sends
+database (the embedded PostgreSQL); visitors are answered in the worker, or in Daphne's threads
+(`answer_in="web"`, the default setting) with beat's sweep in the worker catching what a killed
+Daphne lost. A `Visitor` keeps an outbox of unacknowledged messages, sends
 them again (same client_id) after every reconnect, and resumes with after_seq, as widget.js does.
 """
 
@@ -29,15 +31,17 @@ BUDGETS = {"WIDGET_BUDGET_CONNECT": "100000,100000,60", "WIDGET_BUDGET_CONVERSAT
 
 
 class Site:
-    def __init__(self, redis_server: OwnRedis, *, daphnes: int = 1) -> None:
+    def __init__(self, redis_server: OwnRedis, *, daphnes: int = 1, answer_in: str = "workers") -> None:
         self.redis = redis_server
+        self.answer_in = answer_in
         self.ports = [services.free_port() for _ in range(daphnes)]
         self.daphnes: list = [None] * daphnes
         self.worker = None
         self.beat = None
 
     def env(self) -> dict[str, str]:
-        return services.child_env(self.redis.url, HANDOFF_ANSWER_IN_WORKERS="1", **FAST_SWEEP, **BUDGETS)
+        in_workers = "1" if self.answer_in == "workers" else "0"
+        return services.child_env(self.redis.url, HANDOFF_ANSWER_IN_WORKERS=in_workers, **FAST_SWEEP, **BUDGETS)
 
     def start_daphne(self, index: int = 0) -> None:
         port = self.ports[index]

@@ -142,16 +142,17 @@ def record(name: str, row: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    "name, fault",
+    "name, fault, answer_in",
     [
-        ("baseline", no_fault),
-        ("daphne SIGKILL + restart", kill_daphne),
-        ("celery worker SIGKILL + restart", kill_worker),
-        ("redis stop 3 s + restart (empty)", restart_redis),
+        ("baseline", no_fault, "workers"),
+        ("daphne SIGKILL + restart", kill_daphne, "workers"),
+        ("daphne SIGKILL + restart, answers in web threads", kill_daphne, "web"),
+        ("celery worker SIGKILL + restart", kill_worker, "workers"),
+        ("redis stop 3 s + restart (empty)", restart_redis, "workers"),
     ],
 )
-async def test_nothing_is_lost_or_stored_twice(site, name, fault):
-    running = await asyncio.to_thread(site)
+async def test_nothing_is_lost_or_stored_twice(site, name, fault, answer_in):
+    running = await asyncio.to_thread(site, answer_in=answer_in)
     row = await chat_through(running, fault)
     record(name, row)
     assert row["acked"] == row["sent"] == row["stored"], row
