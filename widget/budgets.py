@@ -35,17 +35,22 @@ class BudgetExceeded(Exception):
 
 def client_address(scope: dict) -> str:
     """Who is counted: the peer address (Daphne puts the proxy's client there when told to trust it,
-    see `manage.py serve`). One IPv6 subscriber usually holds a whole /64, so it counts as one."""
+    see `manage.py serve`)."""
     client = scope.get("client") or ("", 0)
+    return address_key(client[0])
+
+
+def address_key(address: str | None) -> str:
+    """An address as budgets count it: one IPv6 subscriber usually holds a whole /64, so it counts as one."""
     try:
-        address = ipaddress.ip_address(client[0])
+        ip = ipaddress.ip_address(address or "")
     except ValueError:
         return "unknown"
-    if address.version == 6:
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def budget_spend(*, action: BudgetAction, client: str) -> None:
