@@ -59,6 +59,7 @@ def test_the_visitor_who_left_gets_the_reply_by_email_and_answers_it(
     page.goto(live_server_url + "/")
     widget = Widget(page)
     widget.open()
+    widget.say("Where is my refund?")  # the "Talk to a person" button comes with a conversation
     page.get_by_role("button", name="Talk to a person", exact=True).click()
     page.get_by_label(re.compile("Leave your email")).fill("ada@example.com")
     page.get_by_role("button", name="Save email").click()
