@@ -18,5 +18,6 @@ urlpatterns = [
     path("c/<int:conversation_id>/take-over/", views.conversation_take_over_view, name="inbox-take-over"),
     path("c/<int:conversation_id>/snooze/", views.conversation_snooze_view, name="inbox-snooze"),
     path("c/<int:conversation_id>/tags/", views.conversation_tags, name="inbox-tags"),
+    path("c/<int:conversation_id>/draft/", views.conversation_draft, name="inbox-draft"),
     path("c/<int:conversation_id>/suggestions/", views.conversation_suggestions, name="inbox-suggestions"),
 ]

@@ -23,6 +23,7 @@ from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_assign, handoff_hand_back, handoff_resolve, handoff_transfer
 from inbox.canned import canned_fill, canned_for, query_clean
 from inbox.context import conversation_context, sidebar_context
+from inbox.drafting import reply_draft
 from inbox.lists import VIEWS, filters_parse, inbox_list, inbox_scope, inbox_teams
 from inbox.selectors import conversations_visible_to
 from inbox.services import agent_reply, conversation_mark_read, note_add
@@ -280,6 +281,18 @@ def conversation_suggestions(request, conversation_id: int):
     needs = conversation_needs(conversation=conversation)
     passages = passages_for_needs(needs=needs)
     return render(request, "inbox/partials/suggestions.html", {"passages": passages, "needs": needs})
+
+
+@require_POST
+@inbox_user_required
+def conversation_draft(request, conversation_id: int):
+    """A reply drafted from the knowledge base, put in the reply box for the agent to edit (never sent)."""
+    conversation = _visible_conversation(request, conversation_id)
+    try:
+        draft = reply_draft(conversation=conversation, agent=request.agent)
+    except AgentError as error:
+        return render(request, "inbox/partials/draft.html", {"error": str(error)})
+    return render(request, "inbox/partials/draft.html", {"draft": draft})
 
 
 @require_GET

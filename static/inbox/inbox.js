@@ -119,6 +119,21 @@
     if (results && results.contains(option)) results.innerHTML = "";
   });
 
+  // A draft from the knowledge base lands in the reply box (replacing it only when empty), to edit.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "draft") return;
+    var draft = event.detail.target.querySelector("[data-draft]");
+    var textarea = replyBox();
+    if (!draft || !textarea) return;
+    var text = draft.getAttribute("data-draft");
+    if (!textarea.value.trim()) {
+      textarea.value = "";
+      textarea.focus();
+      textarea.setSelectionRange(0, 0);
+    }
+    insertAtCursor(textarea, textarea.value ? "\n" + text : text);
+  });
+
   // --- The `/` picker: "/ref" typed in the reply box lists matching canned responses ------------
 
   var slash = {

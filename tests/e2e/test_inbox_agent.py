@@ -92,7 +92,7 @@ def test_canned_responses_keep_the_draft_and_slash_opens_the_picker_by_keyboard(
     # `/` in the reply box: type to filter, arrows, Enter inserts at the cursor, Esc closes.
     reply.fill("")
     reply.press_sequentially("Hello! /ref")
-    picker = page.get_by_role("listbox", name="Canned responses")
+    picker = page.locator("#slash-picker").get_by_role("listbox", name="Canned responses")
     expect(picker.get_by_role("option", name=re.compile("Refund policy"))).to_be_visible()
     reply.press("ArrowDown")
     reply.press("Enter")
