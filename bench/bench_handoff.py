@@ -149,6 +149,8 @@ def main() -> None:
         "HANDOFF_DATA_DIR": str(ROOT / "var" / "bench-handoff"),
         "REDIS_URL": args.redis,
         "LOG_LEVEL": "WARNING",
+        # Every simulated visitor is 127.0.0.1: the per-address budgets (widget/budgets.py) would refuse them.
+        **{f"WIDGET_BUDGET_{kind}": "1000000,1000000,60" for kind in ("CONNECT", "CONVERSATION", "HANDOFF")},
     }
     import redis
 

@@ -17,12 +17,14 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
 
 from websockets.asyncio.client import connect
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_bot_latency import ROOT, prepare_database, start_daphne, start_workers, summary
 
 
