@@ -19,7 +19,7 @@ from chat.models import Conversation, Customer
 from triggers.builder import condition_menu
 from triggers.models import TriggerFiring, TriggerRule
 from triggers.replay import replay_job_read, replay_job_start, replay_summary, rule_replay
-from triggers.rule_testing import triggers_test_message
+from triggers.rule_testing import triggers_test_conversation, triggers_test_message
 
 
 class PrettyJSONField(forms.JSONField):
@@ -192,9 +192,12 @@ class TriggerRuleAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         rule = get_object_or_404(TriggerRule, pk=rule_id) if rule_id is not None else None
-        form = RuleTestForm(request.POST or None)
-        outcome = rows = None
-        if request.method == "POST" and form.is_valid():
+        picked = request.GET.get("conversation", "")
+        form = RuleTestForm(request.POST or None, initial={"conversation": picked} if picked.isdigit() else {})
+        outcome = rows = replayed = None
+        if request.method == "POST" and form.is_valid() and form.cleaned_data["conversation"]:
+            replayed = triggers_test_conversation(conversation=form.cleaned_data["conversation"], rule=rule)
+        elif request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             attributes = dict(data["customer"].attributes or {}) if data["customer"] else {}
             attributes.update(data["attributes"] or {})
@@ -236,6 +239,7 @@ class TriggerRuleAdmin(admin.ModelAdmin):
             "form": form,
             "outcome": outcome,
             "rows": rows,
+            "replayed": replayed,
         }
         return TemplateResponse(request, "admin/triggers/triggerrule/test.html", context)
 
@@ -250,14 +254,29 @@ def _flatten(conditions: list) -> list[dict]:
     return found
 
 
+class OptionalJSONField(forms.JSONField):
+    """Empty shows empty: Django's JSONField writes a missing value as the literal `null`."""
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
 class RuleTestForm(forms.Form):
-    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), max_length=4000)
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), max_length=4000, required=False)
+    conversation = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**62,
+        label="Or replay a conversation",
+        help_text="A stored conversation's id (the firing log links here): each of its visitor messages runs "
+        "through the rules as it arrived, with the history signals of that moment, beside what fired live.",
+    )
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.none(),
         required=False,
         help_text="Their attributes (plan, tier, lifetime_value, ...) are used. The 200 most recent are listed.",
     )
-    attributes = forms.JSONField(
+    attributes = OptionalJSONField(
         required=False,
         widget=forms.TextInput(attrs={"size": 80, "placeholder": '{"plan": "enterprise", "lifetime_value": 12000}'}),
         help_text="Customer attributes to use, or to override the picked customer's.",
@@ -282,6 +301,21 @@ class RuleTestForm(forms.Form):
         recent = Customer.objects.order_by("-last_seen_at").values("pk")[:200]
         self.fields["customer"].queryset = Customer.objects.filter(pk__in=recent).order_by("-last_seen_at")
 
+    def clean_conversation(self):
+        pk = self.cleaned_data.get("conversation")
+        if pk is None:
+            return None
+        conversation = Conversation.objects.filter(pk=pk).select_related("customer").first()
+        if conversation is None:
+            raise forms.ValidationError(f"There is no conversation {pk}.")
+        return conversation
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("message", "").strip() and not data.get("conversation") and not self.errors:
+            raise forms.ValidationError("Write a message to test, or give a conversation to replay.")
+        return data
+
     def clean_attributes(self):
         value = self.cleaned_data.get("attributes")
         if value in (None, ""):
@@ -305,7 +339,7 @@ class RuleTestForm(forms.Form):
 class TriggerFiringAdmin(admin.ModelAdmin):
     """The log: read-only, it is the record of why conversations were handed off or tagged."""
 
-    list_display = ["created_at", "rule_name", "conversation", "message_excerpt", "phase", "decided_handoff"]
+    list_display = ["created_at", "rule_name", "conversation", "message_excerpt", "phase", "decided_handoff", "replay"]
     list_filter = ["phase", "decided_handoff", "rule"]
     search_fields = ["rule_name", "message__text"]
     date_hierarchy = "created_at"
@@ -313,6 +347,11 @@ class TriggerFiringAdmin(admin.ModelAdmin):
     readonly_fields = [
         "rule", "rule_name", "conversation", "message", "phase", "matched", "actions", "decided_handoff", "created_at",
     ]  # fmt: skip
+
+    @admin.display(description="")
+    def replay(self, firing: TriggerFiring):
+        url = reverse("admin:triggers_triggerrule_test") + f"?conversation={firing.conversation_id}"
+        return format_html('<a href="{}">Replay in the test panel</a>', url)
 
     @admin.display(description="Message")
     def message_excerpt(self, firing: TriggerFiring) -> str:

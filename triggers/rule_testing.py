@@ -1,4 +1,5 @@
-"""The admin's "test the rules" panel: which rules would fire for a message, and why. Stores nothing."""
+"""The admin's "test the rules" panel: which rules would fire for a message, or for each message of a stored
+conversation, and why. Stores nothing."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ from typing import Any
 
 from django.utils import timezone
 
-from chat.models import Conversation
+from chat.models import Conversation, Message
 from triggers import detectors
-from triggers.engine import ConversationContext, CustomerContext, EngineResult, MessageContext, compile_rules, evaluate
-from triggers.models import TriggerRule
+from triggers.engine import (
+    ConversationContext,
+    CustomerContext,
+    EngineResult,
+    MessageContext,
+    RuleSet,
+    compile_rules,
+    evaluate,
+)
+from triggers.models import TriggerFiring, TriggerRule
 from triggers.rule_cache import rule_spec, ruleset_embedded
-from triggers.selectors import message_vectors, rules_enabled, teams_open
+from triggers.selectors import message_vectors, rules_enabled, teams_open, triggers_context_build
 from triggers.sentiment import score_texts
 
 
@@ -26,6 +35,54 @@ class TriggerTestOutcome:
     errors: dict[int, str]
     frustration: dict[str, str]
     person_request: str
+
+
+def _ruleset_with(rule: TriggerRule | None) -> tuple[dict[int, TriggerRule], RuleSet]:
+    """Every enabled rule plus `rule` (even when disabled, so a draft can be tried), compiled."""
+    rows = {row.pk: row for row in rules_enabled()}
+    if rule is not None and rule.pk:
+        rows[rule.pk] = rule
+    specs = [dataclasses.replace(rule_spec(row), enabled=True) for row in rows.values()]
+    return rows, ruleset_embedded(specs, plain=compile_rules(specs, embed=None))
+
+
+@dataclass(frozen=True)
+class ReplayedMessage:
+    message: Message
+    result: EngineResult
+    fired_live: tuple[str, ...]  # the rules the firing log has for this message
+
+
+@dataclass(frozen=True)
+class ConversationTestOutcome:
+    conversation: Conversation
+    messages: list[ReplayedMessage]
+    rules: dict[int, TriggerRule]
+    errors: dict[int, str]
+
+
+MAX_REPLAYED_MESSAGES = 200
+
+
+def triggers_test_conversation(
+    *, conversation: Conversation, rule: TriggerRule | None = None
+) -> ConversationTestOutcome:
+    """A stored conversation's visitor messages through the rules, each as it arrived: the history
+    signals (repeating, rephrasing, low-confidence streaks, thumbs-down, sentiment trends) are read as
+    they were then, by the live pipeline's own context builder. Beside each, what fired live."""
+    rows, ruleset = _ruleset_with(rule)
+    messages = list(conversation.messages.filter(sender=Message.Sender.VISITOR).order_by("seq")[:MAX_REPLAYED_MESSAGES])
+    live: dict[int, list[str]] = {}
+    for message_id, name in TriggerFiring.objects.filter(message__in=messages).values_list("message_id", "rule_name"):
+        live.setdefault(message_id, []).append(name)
+    replayed = []
+    for message in messages:
+        contexts = triggers_context_build(message=message, ruleset=ruleset, now=message.created_at)
+        result = evaluate(ruleset, *contexts, explain=True)
+        replayed.append(ReplayedMessage(message=message, result=result, fired_live=tuple(live.get(message.pk, ()))))
+    return ConversationTestOutcome(
+        conversation=conversation, messages=replayed, rules=rows, errors=dict(ruleset.errors)
+    )
 
 
 def triggers_test_message(
@@ -46,11 +103,7 @@ def triggers_test_message(
     imagined conversation: the earlier visitor messages and bot confidences given, the customer's
     attributes, and business hours as they are now (or forced open or closed).
     """
-    rows = {row.pk: row for row in rules_enabled()}
-    if rule is not None and rule.pk:
-        rows[rule.pk] = rule
-    specs = [dataclasses.replace(rule_spec(row), enabled=True) for row in rows.values()]
-    ruleset = ruleset_embedded(specs, plain=compile_rules(specs, embed=None))
+    rows, ruleset = _ruleset_with(rule)
 
     previous_texts = [t for t in (previous_texts or []) if t.strip()]
     texts = [text, *previous_texts]
