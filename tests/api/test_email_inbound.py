@@ -13,8 +13,10 @@ from email.utils import make_msgid
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from agents.models import Agent
+from api.email_channel.imap import email_fetch_task
 from api.email_channel.inbound import email_inbound_receive
 from api.email_channel.parsing import EmailUnreadable, from_mime
 from api.models import EmailRecord, EmailThread
@@ -321,3 +323,11 @@ def test_the_readme_example_form_fields_only(client, support_team, agent, smtp_s
     dana_answers(conversation, agent)
     (answer,) = smtp_server.wait_for(1)
     assert "In-Reply-To" not in answer.message and "References" not in answer.message
+
+
+def test_a_mailbox_that_refuses_the_login_is_a_clear_error_and_the_beat_task_survives_it(imap_server, settings, caplog):
+    settings.EMAIL_IMAP_PASSWORD = "wrong"
+    with pytest.raises(CommandError, match=r"Reading 127\.0\.0\.1"):
+        call_command("email_fetch")
+    email_fetch_task()  # logged, not raised: beat tries again next minute
+    assert "Reading 127.0.0.1" in caplog.text
