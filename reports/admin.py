@@ -41,8 +41,10 @@ class ReportAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         form = ReportForm(request.GET)
-        report = report_build(period=form.period(), roi_inputs=form.roi_inputs(), compare=form.wants_comparison())
         export = request.GET.get("export", "")
+        # A table's CSV has no comparison column: the previous period is not read for it.
+        compare = form.wants_comparison() and export in ("", "json")
+        report = report_build(period=form.period(), roi_inputs=form.roi_inputs(), compare=compare)
         if export == "json":
             return JsonResponse(report_as_dict(report))
         tables = report_tables(report)

@@ -74,8 +74,9 @@ class Command(BaseCommand):
             next_ids={model: _max_id(model) + 1 for model in COPIED},
         )
         with transaction.atomic():
-            for _ in range(conversations):
-                seeder.conversation()
+            # Oldest first, as real ids grow with time (the reports' queries rely on it).
+            for start in sorted(seeder.start() for _ in range(conversations)):
+                seeder.conversation(start)
                 if len(seeder.rows.by_model.get(Message, ())) >= 200_000:
                     seeder.flush()  # bounded memory: write what we have in dependency order
             seeder.flush()
@@ -124,16 +125,15 @@ class Seeder:
         self.next_ids[model] += 1
         return value
 
-    def _start(self) -> dt.datetime:
+    def start(self) -> dt.datetime:
         day = self.rng.randrange(self.days)
         hour = self.rng.choices(range(24), HOUR_WEIGHTS)[0]
         start = self.now - dt.timedelta(days=day + 1) + dt.timedelta(hours=hour, minutes=self.rng.random() * 60)
         return min(start, self.now - dt.timedelta(hours=2))
 
-    def conversation(self) -> None:
+    def conversation(self, start: dt.datetime) -> None:
         rng = self.rng
         outcome = rng.choices(self.outcomes, self.weights)[0]
-        start = self._start()
         customer_id, conversation_id = self._id(Customer), self._id(Conversation)
         self.rows.add(Customer, id=customer_id, public_id=uuid.uuid4(), first_seen_at=start, last_seen_at=start)
         clock = [start]
