@@ -14,6 +14,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 
+def seed_history():
+    """Two conversations of the last days: a pro customer asking for a person, a free one asking the same."""
+    for plan in ("pro", "free"):
+        conversation = ConversationFactory(customer=Customer.objects.create(attributes={"plan": plan}))
+        MessageFactory(conversation=conversation, text="can I talk to a person please")
+
+
 def sign_in(page, live_server_url):
     page.goto(live_server_url + "/admin/login/?next=/admin/")
     page.fill("input[name=username]", "morgan")
@@ -24,6 +31,7 @@ def sign_in(page, live_server_url):
 
 def test_a_rule_built_from_the_menu_is_saved_as_json_and_fires_live(page, live_server_url, manager):
     TriggerRule.objects.all().delete()
+    seed_history()
     sign_in(page, live_server_url)
     page.goto(live_server_url + "/admin/triggers/triggerrule/add/")
     page.fill("#id_name", "VIP asks for a person")
@@ -43,6 +51,17 @@ def test_a_rule_built_from_the_menu_is_saved_as_json_and_fires_live(page, live_s
     page.fill("#id_reason_label", "VIP wants a person")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "rule-builder.png"), full_page=True)
+
+    # Replayed on the history before saving: the pro customer who asked for a person is counted.
+    page.click("input[name=_replay]")
+    page.wait_for_url("**/admin/triggers/triggerrule/replay/**", timeout=60_000)  # a job with a worker
+    counts = page.locator("#replay-counts")
+    assert "Conversations it would have handed off" in counts.text_content()
+    assert counts.locator("tr", has_text="would have handed off").locator("td").text_content() == "1"
+    page.screenshot(path=str(SCREENSHOTS / "rule-replay.png"), full_page=True)
+    assert not TriggerRule.objects.exists()  # nothing saved yet
+    page.go_back()
+    page.wait_for_url("**/admin/triggers/triggerrule/add/")
     page.click("input[name=_save]")
     page.wait_for_url("**/admin/triggers/triggerrule/", timeout=30_000)
 
