@@ -173,7 +173,7 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
+        for _ in range(600):  # up to a minute: Daphne starts slowly on a busy machine
             try:
                 import socket
 

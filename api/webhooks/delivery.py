@@ -13,6 +13,7 @@ The chat never waits on a receiver: only the worker talks to it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.webhooks.events import envelope, without_personal_data
@@ -48,12 +50,19 @@ Status = WebhookDelivery.Status
 
 
 def endpoints_active() -> list[dict[str, Any]]:
-    endpoints = cache.get(ENDPOINTS_CACHE_KEY)
+    # The cache is Redis with REDIS_URL: while it is down, read the table (this runs inside the
+    # transaction storing every visitor message, which must not fail for want of a cache).
+    try:
+        endpoints = cache.get(ENDPOINTS_CACHE_KEY)
+    except RedisError:
+        logger.warning("Cache unavailable; reading webhook endpoints from the database")
+        endpoints = None
     if endpoints is None:
         endpoints = list(
             WebhookEndpoint.objects.filter(active=True).values("id", "events", "channels", "personal_data")
         )
-        cache.set(ENDPOINTS_CACHE_KEY, endpoints, ENDPOINTS_CACHE_SECONDS)
+        with contextlib.suppress(RedisError):
+            cache.set(ENDPOINTS_CACHE_KEY, endpoints, ENDPOINTS_CACHE_SECONDS)
     return endpoints
 
 

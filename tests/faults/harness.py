@@ -34,6 +34,7 @@ class Site:
     def __init__(self, redis_server: OwnRedis, *, daphnes: int = 1, answer_in: str = "workers") -> None:
         self.redis = redis_server
         self.answer_in = answer_in
+        self.log_dir = LOG_DIR / uuid.uuid4().hex[:8]  # one folder per site: a later run keeps this one's logs
         self.ports = [services.free_port() for _ in range(daphnes)]
         self.daphnes: list = [None] * daphnes
         self.worker = None
@@ -48,7 +49,7 @@ class Site:
         self.daphnes[index] = services.start(
             [services.python_bin("daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
             self.env(),
-            LOG_DIR / f"daphne-{index}.log",
+            self.log_dir / f"daphne-{index}.log",
         )
         services.wait_for_port(port, self.daphnes[index], timeout=60)
 
@@ -60,15 +61,15 @@ class Site:
                 f"--hostname=faults-{uuid.uuid4().hex[:6]}@%h",
             ],
             self.env(),
-            LOG_DIR / "worker.log",
+            self.log_dir / "worker.log",
         )
 
     def start_beat(self) -> None:
-        schedule = LOG_DIR / f"beat-{uuid.uuid4().hex[:6]}"
+        schedule = self.log_dir / "beat-schedule"
         self.beat = services.start(
             [services.python_bin("celery"), "-A", "config", "beat", "--loglevel=INFO", "--schedule", str(schedule)],
             self.env(),
-            LOG_DIR / "beat.log",
+            self.log_dir / "beat.log",
         )
 
     def start(self) -> None:
