@@ -36,6 +36,12 @@ class Story:
         seq = conversation.messages.count() + 1
         return Message.objects.create(conversation=conversation, seq=seq, sender=sender, text=text, metadata=metadata)
 
+    def say(self, conversation, text, *, at, sender=Message.Sender.VISITOR, **metadata):
+        """A message `at` minutes before NOW."""
+        message = self.message(conversation, sender, text=text, **metadata)
+        Message.objects.filter(pk=message.pk).update(created_at=self.at(at))
+        return message
+
     def bot_answer(self, conversation, *, declined=False, feedback=None):
         metadata = {"confidence": 0.2 if declined else 0.9, "declined": declined}
         if feedback:

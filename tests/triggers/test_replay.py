@@ -14,34 +14,28 @@ pytestmark = pytest.mark.django_db
 DAY = 60 * 24
 
 
-def say(story, conversation, text, *, at, sender=Message.Sender.VISITOR, **metadata):
-    message = story.message(conversation, sender, text=text, **metadata)
-    Message.objects.filter(pk=message.pk).update(created_at=story.at(at))
-    return message
-
-
 @pytest.fixture
 def history(no_rules):
     story = Story()
     c = {}
     c["refund_handed_off"] = story.conversation(started=100, active=50)
-    say(story, c["refund_handed_off"], "I want a refund for my order", at=100)
+    story.say(c["refund_handed_off"], "I want a refund for my order", at=100)
     story.handoff(c["refund_handed_off"], requested=99, assigned=95, ended=60, verdict="needed")
     c["refund_bot"] = story.conversation(started=200, active=150)
-    say(story, c["refund_bot"], "hello", at=200)
-    say(story, c["refund_bot"], "Hi! How can I help?", at=199, sender=Message.Sender.BOT, confidence=0.9)
-    say(story, c["refund_bot"], "can I get a refund please", at=198)
+    story.say(c["refund_bot"], "hello", at=200)
+    story.say(c["refund_bot"], "Hi! How can I help?", at=199, sender=Message.Sender.BOT, confidence=0.9)
+    story.say(c["refund_bot"], "can I get a refund please", at=198)
     c["parcel_needed"] = story.conversation(started=300, active=250)
-    say(story, c["parcel_needed"], "where is my parcel", at=300)
+    story.say(c["parcel_needed"], "where is my parcel", at=300)
     story.handoff(c["parcel_needed"], requested=299, assigned=290, ended=260, verdict="needed")
     c["refund_later"] = story.conversation(started=400, active=350)
-    say(story, c["refund_later"], "refund", at=400)
-    say(story, c["refund_later"], "a person please", at=398)
+    story.say(c["refund_later"], "refund", at=400)
+    story.say(c["refund_later"], "a person please", at=398)
     story.handoff(c["refund_later"], requested=397, assigned=390, ended=360, verdict="bot_could_answer")
     old = story.conversation(started=40 * DAY, active=40 * DAY)
-    say(story, old, "refund", at=40 * DAY)  # before the 30 days: not replayed
+    story.say(old, "refund", at=40 * DAY)  # before the 30 days: not replayed
     c["thanks"] = story.conversation(started=500, active=450)
-    say(story, c["thanks"], "thanks, that's all", at=500)
+    story.say(c["thanks"], "thanks, that's all", at=500)
     return c
 
 
@@ -67,11 +61,11 @@ def test_history_signals_replay_as_they_were(no_rules):
     """Two thumbs-down on the bot's answers, then the visitor writes: the bot signal fires on that message."""
     story = Story()
     conversation = story.conversation(started=100, active=90)
-    say(story, conversation, "where is my parcel", at=100)
-    say(story, conversation, "It ships in 2 days.", at=99, sender=Message.Sender.BOT, confidence=0.8, feedback="down")
-    say(story, conversation, "it has been a week", at=98)
-    say(story, conversation, "It ships in 2 days.", at=97, sender=Message.Sender.BOT, confidence=0.8, feedback="down")
-    say(story, conversation, "this is useless", at=96)
+    story.say(conversation, "where is my parcel", at=100)
+    story.say(conversation, "It ships in 2 days.", at=99, sender=Message.Sender.BOT, confidence=0.8, feedback="down")
+    story.say(conversation, "it has been a week", at=98)
+    story.say(conversation, "It ships in 2 days.", at=97, sender=Message.Sender.BOT, confidence=0.8, feedback="down")
+    story.say(conversation, "this is useless", at=96)
     rule = TriggerRule(name="Thumbs", conditions=[{"kind": "bot", "signal": "negative_feedback", "count": 2}])
 
     result = rule_replay(rule=rule)

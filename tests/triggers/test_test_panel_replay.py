@@ -18,22 +18,16 @@ def admin_client(client, manager):
     return client
 
 
-def say(story, conversation, text, *, at, sender=Message.Sender.VISITOR, **metadata):
-    message = story.message(conversation, sender, text=text, **metadata)
-    Message.objects.filter(pk=message.pk).update(created_at=story.at(at))
-    return message
-
-
 @pytest.fixture
 def thumbs_down_twice(no_rules):
     """Two thumbs-down on the bot's answers, then the visitor writes again; the rule fired live on it."""
     story = Story()
     conversation = story.conversation(started=100, active=90)
-    say(story, conversation, "where is my parcel", at=100)
-    say(story, conversation, "It ships in 2 days.", at=99, sender=Message.Sender.BOT, confidence=0.8, feedback="down")
-    say(story, conversation, "it has been a week", at=98)
-    say(story, conversation, "It ships in 2 days.", at=97, sender=Message.Sender.BOT, confidence=0.8, feedback="down")
-    last = say(story, conversation, "this is useless", at=96)
+    story.say(conversation, "where is my parcel", at=100)
+    story.say(conversation, "It ships in 2 days.", at=99, sender=Message.Sender.BOT, confidence=0.8, feedback="down")
+    story.say(conversation, "it has been a week", at=98)
+    story.say(conversation, "It ships in 2 days.", at=97, sender=Message.Sender.BOT, confidence=0.8, feedback="down")
+    last = story.say(conversation, "this is useless", at=96)
     rule = TriggerRule.objects.create(
         name="Two thumbs down", conditions=[{"kind": "bot", "signal": "negative_feedback", "count": 2}]
     )
