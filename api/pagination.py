@@ -1,6 +1,8 @@
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
+from chat.ids import parse_count
+
 
 class Pagination(LimitOffsetPagination):
     """limit/offset, refusing nonsense (`limit=-1`, `offset=x`) with a 400 instead of ignoring it."""
@@ -18,9 +20,10 @@ class Pagination(LimitOffsetPagination):
         raw = request.query_params.get(name)
         if raw is None:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        value = parse_count(raw)
+        if value is None or not low <= value <= high:
             raise ValidationError({name: f"A whole number from {low} to {high}."})
-        return int(raw)
+        return value
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
 from agents.models import Team
+from chat.ids import parse_id
 from handoff.models import Handoff, HandoffEvent, SatisfactionRating
 from handoff.services import HandoffError, handoff_resolve, handoff_return_to_queue, handoff_transfer
 
@@ -27,18 +28,20 @@ class TriggerRuleFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         # Only the chosen rule (listing every rule would read every handoff's JSON on each page).
         value = self.value()
-        if not value or not value.isdigit():
+        rule_id = parse_id(value)
+        if rule_id is None:
             return []
-        name = Handoff.objects.filter(trigger__rule_id=int(value)).values_list("trigger__rule_name", flat=True)
+        name = Handoff.objects.filter(trigger__rule_id=rule_id).values_list("trigger__rule_name", flat=True)
         return [(value, name.first() or f"Rule {value}")]
 
     def queryset(self, request, queryset):
         value = self.value()
         if value is None:
             return queryset
-        if not value.isdigit():
+        rule_id = parse_id(value)
+        if rule_id is None:
             return queryset.none()
-        return queryset.filter(trigger__rule_id=int(value))
+        return queryset.filter(trigger__rule_id=rule_id)
 
 
 class HandoffActionForm(ActionForm):

@@ -25,6 +25,7 @@ from django.utils.crypto import constant_time_compare
 from agents.models import AgentConnection, InternalNote
 from agents.selectors import agent_for_user, user_is_manager
 from chat.db import database_sync_to_async
+from chat.ids import parse_id
 from chat.models import Message
 from chat.realtime import (
     ALL_TEAMS_GROUP,
@@ -47,6 +48,10 @@ logger = logging.getLogger(__name__)
 
 CLOSE_SIGNED_OUT = 4401  # signed out, deactivated or the password changed: the tab must sign in again
 CLOSE_NO_ACCESS = 4403  # this conversation (or the inbox) is no longer theirs
+CLOSE_TOO_BIG = 1009  # "message too big", RFC 6455
+# A frame carries a typing ping, a resume, or the reply form's values (a reply is at most 4,000
+# characters, ~24 kB as escaped JSON); Daphne alone would accept 1 MiB.
+MAX_FRAME_CHARS = 32 * 1024
 CLOSE_RECONNECT = 1012  # their teams changed: htmx's ws extension reconnects, joining the right groups
 # Pushes from the channel layer that show the user something: each is preceded by an access check.
 CHECKED_PUSHES = ("chat.message", "chat.typing", "chat.status", "inbox.", "layer.")
@@ -71,10 +76,11 @@ class InboxConsumer(AsyncWebsocketConsumer):
             groups.append(agent_group(self.agent.pk))
         requested = parse_qs(self.scope.get("query_string", b"").decode()).get("conversation", [""])[0]
         if requested:
-            if not requested.isdigit() or await self._visible(int(requested)) is None:
+            conversation_id = parse_id(requested)  # not str.isdigit(): '²' would be a 500, '٣' read as 3
+            if conversation_id is None or await self._visible(conversation_id) is None:
                 await self.close(code=4404)  # not theirs to watch: same answer as a missing one
                 return
-            self.conversation_id = int(requested)
+            self.conversation_id = conversation_id
             groups += [conversation_group(self.conversation_id), inbox_conversation_group(self.conversation_id)]
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -98,6 +104,9 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """htmx's ws-send posts the reply form's values; we only act on the typing ping."""
+        if len(text_data or bytes_data or "") > MAX_FRAME_CHARS:
+            await self.close(code=CLOSE_TOO_BIG)  # nothing we read is that big: a client that sends it is broken
+            return
         try:
             data = json.loads(text_data or "{}")
         except (json.JSONDecodeError, RecursionError):

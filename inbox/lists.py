@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from agents.models import Agent, ConversationRead, Team
 from agents.selectors import user_is_manager
+from chat.ids import parse_count
 from chat.models import SEARCH_CONFIG, Conversation, Message
 from handoff.access import conversations_accessible
 
@@ -78,9 +79,10 @@ class Filters:
 
 def _int(value: str, *, low: int, high: int) -> int | None:
     value = value.strip()
-    if not value.lstrip("-").isdigit() or len(value) > 6:
+    number = parse_count(value.removeprefix("-"))
+    if number is None or len(value) > 6:
         return None
-    return min(max(int(value), low), high)
+    return min(max(-number if value.startswith("-") else number, low), high)
 
 
 def _text(value: str, limit: int) -> str:

@@ -17,6 +17,18 @@ MAX_REPLY_CHARS = 4000
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{0,64}")  # like the widget's: empty means "no retry protection"
 
 
+def _refuse_unstorable(text: str) -> None:
+    """PostgreSQL cannot store NUL, and a lone surrogate (an API client can send one) has no UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if "\x00" not in text:
+            return
+    raise AgentError("The text contains characters that cannot be stored (a NUL or an unpaired surrogate).")
+
+
 def agent_reply(*, agent_user, conversation: Conversation, text: str, client_id: str = "") -> Message:
     """An agent's message to the visitor (only while the conversation is with a person).
 
@@ -34,6 +46,7 @@ def agent_reply(*, agent_user, conversation: Conversation, text: str, client_id:
     text = text.strip()
     if not text:
         raise AgentError("Write a reply first.")
+    _refuse_unstorable(text)
     if len(text) > MAX_REPLY_CHARS:
         raise AgentError("Replies are limited to 4,000 characters.")
     with transaction.atomic():
@@ -53,6 +66,7 @@ def note_add(*, author, conversation: Conversation, text: str) -> InternalNote:
     text = text.strip()
     if not text:
         raise AgentError("Write the note first.")
+    _refuse_unstorable(text)
     with transaction.atomic():
         # Locked, so the team checked is the team the note is left under (a transfer waits for us).
         Conversation.objects.select_for_update().filter(pk=conversation.pk).first()

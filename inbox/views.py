@@ -12,11 +12,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.models import Agent, Team
 from agents.selectors import agent_for_user, user_is_manager
 from agents.services import AgentError
+from chat.ids import parse_id
 from chat.models import Conversation
 from handoff.presence import agent_set_status
 from handoff.selectors import handoff_open
@@ -164,8 +166,9 @@ def conversation_transfer(request, conversation_id: int):
             raise HandoffError(f"Conversation {conversation.pk} has no open handoff to transfer.")
         target = request.POST.get("target", "")
         kind, _, pk = target.partition(":")
-        to_agent = Agent.objects.filter(pk=pk).first() if kind == "agent" and pk.isdigit() else None
-        to_team = Team.objects.filter(pk=pk).first() if kind == "team" and pk.isdigit() else None
+        pk = parse_id(pk)
+        to_agent = Agent.objects.filter(pk=pk).first() if kind == "agent" and pk else None
+        to_team = Team.objects.filter(pk=pk).first() if kind == "team" and pk else None
         if to_agent is None and to_team is None:
             raise HandoffError("Choose an agent or a team to transfer to.")
         handoff_transfer(
@@ -221,7 +224,7 @@ def conversation_tags(request, conversation_id: int):
 @inbox_user_required
 def conversations_bulk_view(request):
     """The list's bulk actions: each conversation resolved through the same scope as the list."""
-    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()][:MAX_BULK]
+    ids = [pk for pk in map(parse_id, request.POST.getlist("ids")) if pk][:MAX_BULK]
     conversations = list(inbox_scope(user=request.user, agent=request.agent).filter(pk__in=ids).order_by("pk"))
     action = request.POST.get("action", "")
     if not conversations:
@@ -254,7 +257,18 @@ def status_update(request):
     if request.htmx:
         request.agent.refresh_from_db()
         return render(request, "inbox/partials/sidebar.html", sidebar_context(user=request.user, agent=request.agent))
-    return redirect(request.POST.get("next") or "inbox")
+    return redirect(_safe_next(request))
+
+
+def _safe_next(request) -> str:
+    """Back where the form was (a path on this site); anything else, e.g. https://evil.example
+    (an open redirect) or a bare word (a NoReverseMatch for redirect()), goes to the inbox."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("inbox")
 
 
 @require_GET
@@ -264,7 +278,7 @@ def canned_search(request):
     conversation = None
     conversation_id = request.GET.get("conversation", "")
     if conversation_id:
-        conversation = _visible_conversation(request, int(conversation_id) if conversation_id.isdigit() else 0)
+        conversation = _visible_conversation(request, parse_id(conversation_id) or 0)
     query = query_clean(request.GET.get("q", ""))
     responses = [
         (response, canned_fill(text=response.text, conversation=conversation, agent=request.agent))

@@ -18,7 +18,8 @@ MAX_MESSAGE_CHARS = 4000
 # A 4,000-character message is at most ~48 kB of JSON (astral characters escaped as two
 # \uXXXX); anything bigger is refused before it is parsed.
 MAX_FRAME_BYTES = 64 * 1024
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# `\Z`, not `$`: `$` also matches before a final newline, so "abc\n" passed as a client id.
+CLIENT_ID_RE = re.compile(r"\A[A-Za-z0-9_.:-]{1,64}\Z")
 MAX_SEQ = 2**31 - 1
 
 ErrorCode = Literal[
@@ -142,6 +143,8 @@ def parse_client_event(raw: str | None) -> ClientEvent:
         data = json.loads(raw)
     except ValueError as exc:
         raise ProtocolError("malformed_json", "The frame is not valid JSON.") from exc
+    except RecursionError:  # e.g. 30,000 nested brackets, well under the size cap
+        raise ProtocolError("malformed_json", "The frame is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ProtocolError("malformed_json", "An event must be a JSON object with a type.")
     kind = data.get("type")
@@ -232,7 +235,14 @@ def _typing(data: dict) -> Typing:
 
 def _contact(data: dict) -> Contact:
     email = data.get("email")
-    if not isinstance(email, str) or not email.strip() or len(email) > MAX_EMAIL_CHARS:
+    # validate_email lets a lone surrogate through, and then the database cannot store it.
+    if (
+        not isinstance(email, str)
+        or not email.strip()
+        or len(email) > MAX_EMAIL_CHARS
+        or "\x00" in email
+        or _has_lone_surrogate(email)
+    ):
         raise ProtocolError("invalid_email", "Enter an email address like name@example.com.")
     return Contact(email=email.strip())
 

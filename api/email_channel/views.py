@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from api.email_channel.inbound import email_inbound_receive
 from api.email_channel.parsing import EmailUnreadable, from_webhook_fields
+from chat.ids import parse_count
 
 MAILGUN_MAX_AGE_SECONDS = 300  # a signed request older than this is a replay
 
@@ -62,7 +63,7 @@ def _authenticated(request: HttpRequest) -> bool:
         return hmac.compare_digest(given.encode(), secret)
     timestamp, token = request.POST.get("timestamp", ""), request.POST.get("token", "")
     signature = request.POST.get("signature", "")
-    if not (timestamp.isdigit() and token and signature):
+    if not (parse_count(timestamp) is not None and token and signature):
         return False
     if abs(time.time() - int(timestamp)) > MAILGUN_MAX_AGE_SECONDS:
         return False

@@ -8,6 +8,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from chat.ids import parse_id
 from knowledge.admin.filters import DefaultedListFilter
 from knowledge.learning.review import (
     SuggestionError,
@@ -147,7 +148,8 @@ class TrainingSuggestionAdmin(admin.ModelAdmin):
         )
 
     def _review_context(self, object_id) -> dict:
-        suggestion = TrainingSuggestion.objects.select_related("target_article").filter(pk=object_id).first()
+        pk = parse_id(object_id)  # "abc" in the URL: admin's own "doesn't exist" redirect, not a 500
+        suggestion = TrainingSuggestion.objects.select_related("target_article").filter(pk=pk).first() if pk else None
         if suggestion is None:
             return {}
         transcripts, conversation_count = suggestion_transcripts(suggestion=suggestion)

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from chat.ids import parse_id
 from chat.models import Message
 from knowledge.admin.filters import DefaultedListFilter
 from knowledge.learning.selectors import conversation_transcripts, weekly_review_progress, weekly_review_weeks
@@ -116,6 +117,7 @@ class WeeklyReviewItemAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context={**(extra_context or {}), "progress": progress})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        item = WeeklyReviewItem.objects.filter(pk=object_id).first()
+        pk = parse_id(object_id)  # "abc" in the URL: admin's own "doesn't exist" redirect, not a 500
+        item = WeeklyReviewItem.objects.filter(pk=pk).first() if pk else None
         transcripts = conversation_transcripts(conversation_ids=[item.conversation_id]) if item else []
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "transcripts": transcripts})
