@@ -113,6 +113,9 @@ class InboxConsumer(AsyncWebsocketConsumer):
             return
         if not isinstance(data, dict):
             return
+        if "watch" in data:
+            # The tab swapped its main pane (htmx, no page load) to another conversation or a list.
+            await self._watch(data["watch"])
         if data.get("resume") and self.conversation_id:
             # The tab (re)connected: what it missed meanwhile is in the re-rendered transcript.
             await self.send(text_data=await self._render_resume())
@@ -121,6 +124,24 @@ class InboxConsumer(AsyncWebsocketConsumer):
             await asend_to_conversation(
                 self.conversation_id, typing_event(sender="agent", is_typing=True, name=self.agent.public_name)
             )
+
+    async def _watch(self, requested) -> None:
+        """Follow the conversation now on screen (None: a list): its groups replace the previous
+        one's, after the same check as on connect; one the user may not see is not followed."""
+        wanted = int(requested) if str(requested).isdigit() else None
+        if wanted == self.conversation_id:
+            return
+        if wanted is not None and await self._visible(wanted) is None:
+            wanted = None
+        old = [conversation_group(self.conversation_id), inbox_conversation_group(self.conversation_id)]
+        for group in old if self.conversation_id else []:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.remove(group)
+        self.conversation_id = wanted
+        if wanted is not None:
+            for group in (conversation_group(wanted), inbox_conversation_group(wanted)):
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
 
     # --- events from the channel layer -------------------------------------------------------
 
@@ -254,7 +275,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         conversation = visible_conversation(user=self.user, conversation_id=self.conversation_id)
         if conversation is not None:
             context = header_context(agent=self.agent, conversation=conversation)
-            html += render_to_string("inbox/partials/conversation_header.html", context)
+            html += render_to_string("inbox/partials/conversation_header.html", {**context, "oob": True})
         return html
 
     @database_sync_to_async

@@ -68,10 +68,15 @@ def inbox(request):
         "channels": Conversation.Channel.choices,
         "view_labels": {view.slug: view.label for view in VIEWS},
     }
-    if request.htmx and not request.htmx.boosted:
+    if _partial(request):
         return render(request, "inbox/partials/conversation_list.html", context)
     context.update(sidebar_context(user=request.user, agent=request.agent))
     return render(request, "inbox/inbox.html", context)
+
+
+def _partial(request) -> bool:
+    """htmx swapping part of the page; a history restore (back button, cache miss) needs the whole page."""
+    return bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request
 
 
 def _visible_conversation(request, conversation_id: int):
@@ -84,7 +89,7 @@ def conversation_detail(request, conversation_id: int):
     conversation = _visible_conversation(request, conversation_id)
     if request.agent is not None:
         conversation_mark_read(agent=request.agent, conversation=conversation)
-    template = "inbox/partials/conversation_main.html" if request.htmx else "inbox/conversation.html"
+    template = "inbox/partials/conversation_main.html" if _partial(request) else "inbox/conversation.html"
     return render(
         request, template, conversation_context(user=request.user, agent=request.agent, conversation=conversation)
     )

@@ -44,10 +44,30 @@
     document.body.setAttribute("data-ws", "open");
     // Whatever arrived while this tab was not connected (or between the page's render and the
     // socket opening): the server re-renders the open conversation's transcript and the lists.
-    if (document.querySelector("[data-conversation]") && event.detail.socketWrapper) {
-      event.detail.socketWrapper.send(JSON.stringify({ resume: true }));
-    }
+    socket = event.detail.socketWrapper || null;
+    if (socket) socket.send(JSON.stringify({ watch: shownConversation(), resume: true }));
   });
+
+  // --- The main pane swaps with htmx (no page load): the socket follows what is on screen ------
+
+  var socket = null;
+
+  function shownConversation() {
+    var shown = document.querySelector(".conversation[data-conversation]");
+    return shown ? shown.getAttribute("data-conversation") : null;
+  }
+
+  function followMainPane() {
+    if (socket) socket.send(JSON.stringify({ watch: shownConversation(), resume: true }));
+    scrollTranscript();
+    var heading = document.querySelector("#main h1");
+    if (heading) document.title = heading.textContent.trim() + " · Inbox · Handoff";
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target && event.detail.target.id === "main") followMainPane();
+  });
+  document.addEventListener("htmx:historyRestore", followMainPane);
   document.addEventListener("htmx:wsClose", function () {
     setConnection("Reconnecting…", false);
     document.body.setAttribute("data-ws", "closed");

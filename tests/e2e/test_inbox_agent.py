@@ -162,11 +162,13 @@ def test_an_agents_day_by_keyboard_in_two_browsers(browser, live_server_url, red
     sign_in(dana, live_server_url, "dana")
     sign_in(sam, live_server_url, "sam")
 
-    # Mine: j focuses the first conversation, Enter opens it.
+    # Mine: j focuses the first conversation, Enter opens it in the main pane (no page load).
+    dana.evaluate("window.sameDocument = true")
     dana.keyboard.press("j")
     dana.keyboard.press("Enter")
     dana.wait_for_url(f"**/inbox/c/{ids['current']}/")
-    expect(dana.locator("body[data-ws=open]")).to_have_count(1)
+    expect(dana.locator("#conversation-header h1")).to_have_text("Ada Lovelace")
+    assert dana.evaluate("window.sameDocument === true"), "htmx swapped the pane; the page did not reload"
 
     # r, a draft, `/ref` + arrows + Enter: the draft stays, the response lands at the cursor.
     dana.keyboard.press("r")
@@ -226,6 +228,12 @@ def test_an_agents_day_by_keyboard_in_two_browsers(browser, live_server_url, red
     dana.keyboard.press("t")
     expect(dana.locator("#conversation-status")).to_have_text("With a person")
     expect(dana.locator("#transcript .msg-system")).to_contain_text("Dana has joined the conversation.")
+    # Back and forward move between the list and the conversation, as after page loads.
+    dana.go_back()
+    expect(dana).to_have_url(re.compile(r"/inbox/\?view=bot$"))
+    expect(dana.locator("#list-heading")).to_have_text("Bot conversations live")
+    dana.go_forward()
+    expect(dana.locator("#conversation-header h1")).to_have_text("Bo Browser")
 
     # Snooze Quinn until they reply; the visitor writes and the conversation comes back, live.
     dana.goto(live_server_url + f"/inbox/c/{ids['quinn']}/")
