@@ -1,4 +1,4 @@
-"""Reads for handoffs: a conversation's open one, and routing's next (handoff, agent) pair."""
+"""Reads for handoffs: a conversation's open one, the one to label, and routing's next (handoff, agent) pair."""
 
 from agents.models import Agent, Team
 from agents.selectors import agents_available
@@ -9,6 +9,13 @@ from handoff.models import Handoff
 def handoff_open(*, conversation: Conversation) -> Handoff | None:
     """The conversation's waiting or assigned handoff, if any (there is at most one)."""
     return conversation.handoffs.filter(status__in=Handoff.OPEN_STATUSES).first()
+
+
+def handoff_to_label(*, conversation: Conversation) -> Handoff | None:
+    """The handoff the agent can label once it is over (the latest, if none is still open)."""
+    if conversation.handoffs.filter(status__in=Handoff.OPEN_STATUSES).exists():
+        return None
+    return conversation.handoffs.select_related("agent").order_by("-requested_at", "-id").first()
 
 
 def routing_next(*, team: Team | None) -> tuple[Handoff, Agent] | None:

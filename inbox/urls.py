@@ -13,6 +13,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/note/", views.conversation_note, name="inbox-note"),
     path("c/<int:conversation_id>/transfer/", views.conversation_transfer, name="inbox-transfer"),
     path("c/<int:conversation_id>/resolve/", views.conversation_resolve, name="inbox-resolve"),
+    path("c/<int:conversation_id>/verdict/", views.conversation_verdict, name="inbox-verdict"),
     path("c/<int:conversation_id>/hand-back/", views.conversation_hand_back, name="inbox-hand-back"),
     path("bulk/", views.conversations_bulk_view, name="inbox-bulk"),
     path("c/<int:conversation_id>/take-over/", views.conversation_take_over_view, name="inbox-take-over"),

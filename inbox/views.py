@@ -21,8 +21,15 @@ from agents.services import AgentError
 from chat.ids import parse_id
 from chat.models import Conversation
 from handoff.presence import agent_set_status
-from handoff.selectors import handoff_open
-from handoff.services import HandoffError, handoff_assign, handoff_hand_back, handoff_resolve, handoff_transfer
+from handoff.selectors import handoff_open, handoff_to_label
+from handoff.services import (
+    HandoffError,
+    handoff_assign,
+    handoff_hand_back,
+    handoff_resolve,
+    handoff_transfer,
+    handoff_verdict_set,
+)
 from inbox.canned import canned_fill, canned_for, query_clean
 from inbox.context import conversation_context, sidebar_context
 from inbox.drafting import reply_draft
@@ -187,6 +194,23 @@ def conversation_transfer(request, conversation_id: int):
 @inbox_user_required
 def conversation_resolve(request, conversation_id: int):
     return _act(request, conversation_id, lambda c: handoff_resolve(conversation=c, actor=request.user))
+
+
+@require_POST
+@inbox_user_required
+def conversation_verdict(request, conversation_id: int):
+    """The one-click label after resolving: was the handoff needed? (changeable; reports read it)"""
+    conversation = _visible_conversation(request, conversation_id)
+    handoff = handoff_to_label(conversation=conversation)
+    try:
+        if handoff is None:
+            raise HandoffError(f"Conversation {conversation.pk} has no finished handoff to label.")
+        handoff_verdict_set(handoff=handoff, verdict=request.POST.get("verdict", ""), user=request.user)
+    except HandoffError as error:
+        return _done(request, conversation_id, error=str(error))
+    if request.htmx:
+        return render(request, "inbox/partials/verdict_refresh.html", {"conversation": conversation})
+    return redirect("inbox-conversation", conversation_id=conversation_id)
 
 
 @require_POST
