@@ -13,6 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
+from agents.selectors import user_is_manager
+
 logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -76,6 +78,9 @@ CHECKS = {
 @never_cache
 @require_GET
 def healthz(request):
+    # A failure's text names hosts and ports ("connecting to redis-7.internal:6379"): it goes to the
+    # log, and to signed-in managers; an anonymous caller (a load balancer) only needs ok or not.
+    detailed = user_is_manager(request.user)
     results = {}
     healthy = True
     for name, check in CHECKS.items():
@@ -83,6 +88,7 @@ def healthz(request):
             results[name] = {"ok": True, "detail": check()}
         except Exception as exc:  # a health check reports every failure, whatever its kind
             logger.warning("healthz: %s failed: %s", name, exc)
-            results[name] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+            detail = f"{type(exc).__name__}: {exc}" if detailed else "unavailable (details in the server log)"
+            results[name] = {"ok": False, "detail": detail}
             healthy = False
     return JsonResponse({"ok": healthy, "checks": results}, status=200 if healthy else 503)

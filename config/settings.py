@@ -192,6 +192,11 @@ WIDGET_BUDGETS = {
 # forge) and `manage.py serve` has Daphne use it, so budgets count clients, not the proxy. Empty: the
 # TCP peer is the client (no proxy; a header a client sends is then ignored).
 PROXY_CLIENT_IP_HEADER = env_str("PROXY_CLIENT_IP_HEADER", "")
+# Daphne's limits in `manage.py serve` (config/management/commands/serve.py; README.md, Production), seconds.
+DAPHNE_HTTP_TIMEOUT = env_int("DAPHNE_HTTP_TIMEOUT", 120, minimum=1)  # a whole request, headers to answer
+DAPHNE_WS_CONNECT_TIMEOUT = env_int("DAPHNE_WS_CONNECT_TIMEOUT", 10, minimum=1)
+DAPHNE_WS_PING_INTERVAL = env_int("DAPHNE_WS_PING_INTERVAL", 20, minimum=1)  # a silent peer is closed after 2x more
+DAPHNE_WS_MAX_AGE = env_int("DAPHNE_WS_MAX_AGE", 24 * 3600, minimum=60)  # widget and inbox reconnect
 # Signed-in visitors: the host site signs the user id with this secret (widget/identity.py); unset, a
 # widget that claims an identity is refused.
 WIDGET_IDENTITY_SECRET = env_str("WIDGET_IDENTITY_SECRET", "")
@@ -401,10 +406,14 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it for hx-headers
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if env_bool("HTTPS", False):
+HTTPS = env_bool("HTTPS", False)
+if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Browsers that have seen the site over TLS never try plain HTTP again (SecurityMiddleware sends it
+    # on HTTPS responses). A year, the usual; 0 switches it off. Subdomains are not ours to promise.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,27 @@ from django.db import connection
 RESTART_AT_MOST_EVERY_SECONDS = 5.0
 
 
+def daphne_command(*, bin_dir: Path, host: str, port: int) -> list[str]:
+    """Daphne with the limits an exposed server needs (README.md, Production): a request that has not
+    been answered within DAPHNE_HTTP_TIMEOUT, headers and body included (a slowloris drip), gets a
+    503 and is closed; a WebSocket handshake must finish in DAPHNE_WS_CONNECT_TIMEOUT; an idle
+    socket is pinged every DAPHNE_WS_PING_INTERVAL and closed when its peer stops answering; no
+    socket lives longer than DAPHNE_WS_MAX_AGE (the widget and the inbox reconnect and resume)."""
+    command = [
+        str(bin_dir / "daphne"),
+        "-b", host,
+        "-p", str(port),
+        "--http-timeout", str(settings.DAPHNE_HTTP_TIMEOUT),
+        "--websocket_connect_timeout", str(settings.DAPHNE_WS_CONNECT_TIMEOUT),
+        "--ping-interval", str(settings.DAPHNE_WS_PING_INTERVAL),
+        "--ping-timeout", str(settings.DAPHNE_WS_PING_INTERVAL * 2),
+        "--websocket_timeout", str(settings.DAPHNE_WS_MAX_AGE),
+    ]  # fmt: skip
+    if settings.PROXY_CLIENT_IP_HEADER:
+        command += ["--proxy-headers", "--proxy-headers-host", settings.PROXY_CLIENT_IP_HEADER]
+    return [*command, "config.asgi:application"]
+
+
 class Command(BaseCommand):
     help = "Serve the demo site, the agent inbox and the admin with Daphne; Ctrl-C stops everything."
 
@@ -27,10 +48,7 @@ class Command(BaseCommand):
         # Hold the embedded database open in this process, so it stays up while children restart.
         connection.ensure_connection()
         bin_dir = Path(sys.executable).parent
-        daphne = [str(bin_dir / "daphne"), "-b", host, "-p", str(port)]
-        if settings.PROXY_CLIENT_IP_HEADER:
-            daphne += ["--proxy-headers", "--proxy-headers-host", settings.PROXY_CLIENT_IP_HEADER]
-        commands = [[*daphne, "config.asgi:application"]]
+        commands = [daphne_command(bin_dir=bin_dir, host=host, port=port)]
         if settings.REDIS_URL:
             commands.append([str(bin_dir / "celery"), "-A", "config", "worker", "--loglevel=INFO"])
             commands.append(
