@@ -73,22 +73,44 @@ def main() -> None:
                 "conversations": Conversation.objects.count(),
                 "messages": Message.objects.count(),
                 "views": results,
-                "all_under_1s": all(r["max_ms"] < LIMIT_MS for r in results.values()),
+                "load_average": os.getloadavg()[0],
+                "cpus": os.cpu_count(),
+                "all_under_1s_wall": all(r["wall_max_ms"] < LIMIT_MS for r in results.values()),
+                "all_under_1s_cpu": all(r["cpu_median_ms"] < LIMIT_MS for r in results.values()),
             },
             indent=2,
         )
     )
 
 
+def _backend_cpu_seconds(pid: int) -> float:
+    """CPU time the PostgreSQL backend serving us has used (Linux /proc; same machine only)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _run(client, url, views, repeat, results) -> None:
+    """Wall time, and CPU time (this process + its database backend): on a shared, loaded machine the
+    wall time includes waiting for a core; the CPU time is what the view costs on an idle one."""
+    from django.db import connection
+
+    client.get(url, {"days": "7"})  # the connection is open, templates compiled
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     for name, query in views.items():
-        timings = []
+        wall, cpu = [], []
         for _ in range(repeat):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time() + _backend_cpu_seconds(backend)
             response = client.get(url, query)
-            timings.append((time.perf_counter() - started) * 1000)
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() + _backend_cpu_seconds(backend) - cpu_started) * 1000)
             assert response.status_code == 200, (name, response.status_code)
-        results[name] = {"median_ms": round(statistics.median(timings)), "max_ms": round(max(timings))}
+        results[name] = {
+            "wall_median_ms": round(statistics.median(wall)),
+            "wall_max_ms": round(max(wall)),
+            "cpu_median_ms": round(statistics.median(cpu)),
+        }
 
 
 if __name__ == "__main__":
