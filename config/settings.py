@@ -379,6 +379,8 @@ EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
+# Whether agents' replies really go out by email: the widget promises "we'll reply there" only then.
+EMAIL_REPLIES_SENT = EMAIL_BACKEND != "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM", "Support <support@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_REPLY_ADDRESS = env_str("EMAIL_REPLY_ADDRESS", "reply@localhost")

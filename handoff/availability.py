@@ -193,6 +193,15 @@ def wait_text(info: WaitInfo) -> str:
     )
 
 
+def wait_status_text(info: WaitInfo) -> str:
+    """The widget's one-line status while queued; the full sentence (wait_text) is in the chat once."""
+    if not info.in_hours:
+        return f"Closed now · back {info.reopens}" if info.reopens else "Closed now"
+    if not info.open:
+        return f"Waiting for a person · number {info.position or 1} in the queue"
+    return f"Number {info.position} in the queue · about {_minutes(info.estimated_wait_seconds)} min"
+
+
 def _minutes(seconds: int | None) -> int:
     return max(1, round((seconds or 0) / 60))
 

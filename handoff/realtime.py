@@ -5,7 +5,15 @@ from django.db import transaction
 
 from chat.models import Conversation
 from chat.realtime import ALL_TEAMS_GROUP, agent_group, broadcast_status, inbox_changed_event, send_to_group, team_group
-from handoff.availability import TeamQueue, queued_in_order, wait_info, wait_text, waited_seconds
+from handoff.availability import (
+    TeamQueue,
+    WaitInfo,
+    queued_in_order,
+    wait_info,
+    wait_status_text,
+    wait_text,
+    waited_seconds,
+)
 from handoff.models import Handoff, HandoffEvent
 
 
@@ -16,11 +24,19 @@ def handoff_status_detail(*, conversation: Conversation, handoff: Handoff | None
     if handoff is None:
         return {}
     if handoff.status == Handoff.Status.QUEUED:
-        info = wait_info(handoff=handoff)
-        return {**info.as_dict(), "text": wait_text(info), "bot_while_waiting": handoff.bot_while_waiting}
+        return _queued_detail(wait_info(handoff=handoff), handoff)
     if handoff.status == Handoff.Status.ASSIGNED and handoff.agent:
         return {"agent_name": handoff.agent.public_name, "text": f"You're chatting with {handoff.agent.public_name}."}
     return {}
+
+
+def _queued_detail(info: WaitInfo, handoff: Handoff) -> dict:
+    return {
+        **info.as_dict(),
+        "text": wait_text(info),
+        "status_text": wait_status_text(info),
+        "bot_while_waiting": handoff.bot_while_waiting,
+    }
 
 
 def rating_subject(handoff: Handoff | None) -> dict:
@@ -67,7 +83,7 @@ def _broadcast_queue_positions(*, team_id: int | None, after_id: int | None) -> 
             conversation=handoff.conversation,
             previous_status=handoff.conversation.status,
             reason="Queue update",
-            detail={**info.as_dict(), "text": wait_text(info), "bot_while_waiting": handoff.bot_while_waiting},
+            detail=_queued_detail(info, handoff),
         )
 
 

@@ -15,6 +15,7 @@ from collections import deque
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from chat import realtime, selectors
 from chat.db import database_sync_to_async
@@ -348,6 +349,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             "status": conversation.status if conversation else None,
             "status_detail": _status_detail(conversation) if conversation else {},
             "last_seq": conversation.last_seq if conversation else 0,
+            "email_replies": settings.EMAIL_REPLIES_SENT,
             "limits": {
                 "max_message_chars": protocol.MAX_MESSAGE_CHARS,
                 "rate_limit_messages": messages,

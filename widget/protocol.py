@@ -296,6 +296,7 @@ class WelcomeEvent(TypedDict):
     status: str | None
     status_detail: dict  # as in a status event's detail
     last_seq: int
+    email_replies: bool  # agents' replies are emailed to a visitor who left (EMAIL_REPLIES_SENT)
     limits: Limits
 
 

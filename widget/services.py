@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -139,7 +140,10 @@ def customer_email_set(*, conversation: Conversation, email: str) -> Customer:
         message_create(
             conversation=conversation,
             sender=Message.Sender.SYSTEM,
-            text=f"Thanks! If we can't reply here, we'll write to {email}.",
+            # Promised only when replies really are emailed (EMAIL_REPLIES_SENT).
+            text=f"Thanks! If we can't reply here, we'll write to {email}."
+            if settings.EMAIL_REPLIES_SENT
+            else f"Thanks! The team will see {email} with your conversation.",
             metadata={"kind": "contact_saved"},
         )
     return customer

@@ -101,7 +101,9 @@
   var errorLine = el("p", { class: "hw-error", role: "alert", hidden: "" });
   var form = el("form", { class: "hw-form" });
   form.appendChild(el("label", { class: "hw-sr", for: "hw-input" }, "Your message"));
-  var input = el("textarea", { id: "hw-input", class: "hw-input", rows: "1", maxlength: "4000", placeholder: "Type your message…", autocomplete: "off" });
+  // No maxlength: the browser would cut a long paste silently. A counter shows near the limit instead.
+  var input = el("textarea", { id: "hw-input", class: "hw-input", rows: "1", placeholder: "Type your message…", autocomplete: "off", "aria-describedby": "hw-count" });
+  var counter = el("p", { id: "hw-count", class: "hw-count", "aria-live": "polite", hidden: "" });
   var sendButton = el("button", { type: "submit", class: "hw-send" }, "Send");
   form.appendChild(input);
   form.appendChild(sendButton);
@@ -115,14 +117,17 @@
   // Asks that come with a status: an email address when nobody can answer now, a rating at the end.
   var card = el("div", { class: "hw-card", hidden: "" });
 
+  // The log comes last in the DOM, so from the input Tab reaches the answers' links and thumbs
+  // (forwards, not Shift+Tab); CSS `order` draws it above the input as usual.
   panel.appendChild(header);
-  panel.appendChild(log);
   panel.appendChild(typing);
   panel.appendChild(errorLine);
   panel.appendChild(card);
   panel.appendChild(waitingBar);
+  panel.appendChild(counter);
   panel.appendChild(form);
   panel.appendChild(personButton);
+  panel.appendChild(log);
   box.appendChild(panel);
   box.appendChild(launcher);
   root.appendChild(css);
@@ -135,6 +140,7 @@
   var maxSeq = 0;
   var status = null;
   var limits = { max_message_chars: 4000 };
+  var emailReplies = false; // the server emails agents' replies to a visitor who left (welcome.email_replies)
 
   function senderName(m) {
     if (m.sender === "visitor") return "You";
@@ -148,6 +154,7 @@
     var who = el("span", { class: m.sender === "agent" ? "hw-author" : "hw-sr" }, senderName(m) + (m.sender === "agent" ? "" : ": "));
     item.appendChild(who);
     item.appendChild(el("div", { class: "hw-text" }, m.text));
+    if (m.created_at) stamp(item, m.created_at);
     var sources = (m.sources || []).filter(function (s) { return s.title || safeUrl(s.url); });
     if (sources.length) {
       var list = el("ul", { class: "hw-sources", "aria-label": "Sources" });
@@ -172,18 +179,39 @@
 
   function feedbackButtons(m) {
     var group = el("div", { class: "hw-feedback", role: "group", "aria-label": "Was this answer helpful?" });
-    [["up", "\u{1F44D}", "Helpful"], ["down", "\u{1F44E}", "Not helpful"]].forEach(function (choice) {
-      var button = el("button", { type: "button", class: "hw-vote", "data-value": choice[0], "aria-label": choice[2], "aria-pressed": String(m.feedback === choice[0]) }, choice[1]);
+    [["up", "Helpful"], ["down", "Not helpful"]].forEach(function (choice) {
+      var button = el("button", { type: "button", class: "hw-vote", "data-value": choice[0], "aria-label": choice[1], "aria-pressed": String(m.feedback === choice[0]) });
+      button.appendChild(thumb(choice[0] === "down"));
       button.addEventListener("click", function () { send({ type: "feedback", seq: m.seq, value: choice[0] }); });
       group.appendChild(button);
     });
     return group;
   }
 
+  // A drawn thumb: the emoji needs a colour-emoji font many systems lack (an empty box instead).
+  function thumb(down) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "hw-thumb" + (down ? " hw-thumb--down" : ""));
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", "M2 10h4v11H2zM8 21V10l5-8 1.5 1c.6.4.8 1.1.6 1.8L14 9h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 18.6 21z");
+    svg.appendChild(path);
+    return svg;
+  }
+
   function showVote(seq, value) {
     var item = bySeq[seq];
     if (!item) return;
     item.querySelectorAll(".hw-vote").forEach(function (b) { b.setAttribute("aria-pressed", String(b.getAttribute("data-value") === value)); });
+  }
+
+  function stamp(item, iso) {
+    var at = new Date(iso);
+    if (isNaN(at)) return;
+    var shown = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var sameDay = at.toDateString() === new Date().toDateString();
+    item.appendChild(el("time", { class: "hw-time", datetime: iso }, sameDay ? shown : at.toLocaleDateString() + " " + shown));
   }
 
   function safeUrl(url) {
@@ -287,8 +315,9 @@
     detail = detail || {};
     var text = "";
     if (newStatus === "queued") {
-      text = detail.text || "Waiting for a person…";
-      if (!detail.text && detail.estimated_wait_seconds) text += " (about " + Math.max(1, Math.round(detail.estimated_wait_seconds / 60)) + " min)";
+      // The short form: the whole sentence is in the chat already, said once.
+      text = detail.status_text || detail.text || "Waiting for a person…";
+      if (!detail.status_text && !detail.text && detail.estimated_wait_seconds) text += " (about " + Math.max(1, Math.round(detail.estimated_wait_seconds / 60)) + " min)";
     } else if (newStatus === "assigned") {
       text = detail.text || (detail.agent_name ? "You're chatting with " + detail.agent_name + "." : "A person has joined.");
     } else if (newStatus === "resolved") {
@@ -301,6 +330,7 @@
     endButton.hidden = !state.conversation || !newStatus || newStatus === "resolved";
     keepChatting.hidden = !!detail.bot_while_waiting;
     showCard(newStatus, detail);
+    scrollDown(); // a card that appeared took room from the log: keep the last message in view
     box.setAttribute("data-status", newStatus || "bot");
     emit("status", { status: newStatus, detail: detail });
   }
@@ -320,7 +350,9 @@
     }
     if (newStatus === "queued" && detail.ask_email && !state.email) {
       var contact = el("form", { class: "hw-contact" });
-      contact.appendChild(el("label", { for: "hw-email" }, "Leave your email and we'll reply there if we can't reach you here:"));
+      contact.appendChild(el("label", { for: "hw-email" }, emailReplies
+        ? "Leave your email and we'll reply there if we can't reach you here:"
+        : "Leave your email so the team can get back to you:"));
       var email = el("input", { id: "hw-email", type: "email", required: "", autocomplete: "email", placeholder: "name@example.com" });
       contact.appendChild(email);
       contact.appendChild(el("button", { type: "submit" }, "Save email"));
@@ -470,7 +502,7 @@
         state.conversation = ev.conversation;
         save();
         limits = ev.limits || limits;
-        input.setAttribute("maxlength", String(limits.max_message_chars));
+        emailReplies = !!ev.email_replies;
         connection = "";
         lastDetail = ev.status_detail || lastDetail;
         showStatus(ev.status || status, lastDetail);
@@ -497,6 +529,7 @@
         item.classList.remove("hw-msg--pending", "hw-msg--failed");
         var meta = item.querySelector(".hw-meta");
         if (meta) meta.remove();
+        if (ev.created_at && !item.querySelector(".hw-time")) stamp(item, ev.created_at);
         item.setAttribute("data-seq", String(ev.seq));
         bySeq[ev.seq] = item;
         maxSeq = Math.max(maxSeq, ev.seq);
@@ -516,7 +549,7 @@
       case "contact_saved":
         state.email = ev.email;
         save();
-        showThanks("Thanks, we'll use " + ev.email + " if we can't reply here.");
+        showThanks(emailReplies ? "Thanks, we'll use " + ev.email + " if we can't reply here." : "Thanks, we'll use " + ev.email + " to get back to you.");
         break;
       case "csat_saved":
         state.rated = ratingKey(lastDetail);
@@ -559,11 +592,20 @@
     return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
   }
 
+  function showCount() {
+    var length = Array.from(input.value).length, max = limits.max_message_chars;
+    counter.hidden = length < max * 0.9;
+    counter.classList.toggle("hw-count--over", length > max);
+    counter.textContent = length > max
+      ? (length - max).toLocaleString() + " characters over the " + max.toLocaleString() + " limit: shorten it or send it in parts."
+      : length.toLocaleString() + " / " + max.toLocaleString() + " characters";
+  }
+
   function submit() {
     var text = input.value;
     if (!text.trim()) return;
     if (Array.from(text).length > limits.max_message_chars) {
-      showError("Messages can be up to " + limits.max_message_chars + " characters.");
+      showError("Messages can be up to " + limits.max_message_chars.toLocaleString() + " characters; this one has " + Array.from(text).length.toLocaleString() + ". Nothing was cut: shorten it or send it in parts.");
       return;
     }
     showError("");
@@ -572,6 +614,7 @@
     save();
     addPending(entry);
     input.value = "";
+    showCount();
     stopTyping();
     if (!send({ type: "message", client_id: entry.client_id, text: entry.text })) connect();
   }
@@ -615,6 +658,7 @@
     save();
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
+    launcher.setAttribute("aria-label", (open ? "Minimise chat: " : "Open chat: ") + cfg.title);
     box.classList.toggle("hw--open", open);
     if (open) {
       connect();
@@ -638,6 +682,7 @@
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
   });
   input.addEventListener("input", noteTyping);
+  input.addEventListener("input", showCount);
   personButton.addEventListener("click", requestPerson);
   keepChatting.addEventListener("click", function () { send({ type: "bot_while_waiting" }); });
   cancelRequest.addEventListener("click", function () { send({ type: "handoff_cancel" }); });

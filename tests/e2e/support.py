@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 class Widget:
     def __init__(self, page) -> None:
         self.page = page
-        self.launcher = page.get_by_role("button", name=re.compile("^Open chat"))
+        # Its label follows the state: "Open chat: ..." closed, "Minimise chat: ..." open.
+        self.launcher = page.get_by_role("button", name=re.compile("^(Open|Minimise) chat"))
         self.panel = page.get_by_role("dialog", name="Northwind help")
         self.input = page.get_by_label("Your message")
         self.log = page.get_by_role("log")

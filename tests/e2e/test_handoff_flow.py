@@ -74,7 +74,7 @@ def test_a_visitor_hands_off_to_an_agent_who_answers_notes_resolves_and_is_rated
     expect(widget.answers().first).to_be_visible()
 
     visitor_page.get_by_role("button", name="Talk to a person", exact=True).click()
-    expect(widget.status).to_contain_text("number 1 in the queue")
+    expect(widget.status).to_contain_text("Number 1 in the queue")
 
     # The agent's queue updates live, within a second, with the reason: the label of the rule the button
     # runs through, the same rule as typing "I want a person" (issue 15 item 4).
@@ -129,10 +129,13 @@ def test_out_of_hours_the_visitor_is_told_and_leaves_an_email(browser, live_serv
     widget.open()
     widget.say("Is anyone there?")
     page.get_by_role("button", name="Talk to a person", exact=True).click()
-    expect(widget.status).to_contain_text("We're closed right now.")
+    # The whole sentence once, in the chat; the status line has its short form (issue 15 item 7).
+    notice = widget.log.locator(".hw-msg--system").last
+    expect(notice).to_contain_text("We're closed right now.")
     # When the team opens next, in the visitor's words (issue 15 item 3): "Monday", or "today"/"tomorrow"
     # when the run falls on a Sunday or a Monday morning.
-    expect(widget.status).to_contain_text(re.compile(r"We're back (Monday|today|tomorrow) at 09:00\."))
+    expect(notice).to_contain_text(re.compile(r"We're back (Monday|today|tomorrow) at 09:00\."))
+    expect(widget.status).to_contain_text(re.compile(r"Closed now · back (Monday|today|tomorrow) at 09:00"))
 
     page.get_by_label(re.compile("Leave your email")).fill("ada@example.com")
     page.get_by_role("button", name="Save email").click()

@@ -95,9 +95,10 @@ def test_questions_are_never_swallowed_and_the_button_queues_like_the_words(brow
 
     button(ada, "Talk to a person").click()
     # 08:00 on a Tuesday, inside Mon-Fri 08:00-20:00, nobody online: not "offline", not the hours.
-    expect(ada.status).to_contain_text("someone will be with you as soon as possible")
-    expect(ada.status).to_contain_text("number 1 in the queue")
-    expect(ada.status).not_to_contain_text("offline")
+    notice = ada.log.locator(".hw-msg--system").last
+    expect(notice).to_contain_text("someone will be with you as soon as possible")
+    expect(notice).not_to_contain_text("offline")
+    expect(ada.status).to_have_text("Waiting for a person · number 1 in the queue")  # said once in full
 
     bo = visitor(browser, clocked_server)
     bo.say("I want to talk to a human")
@@ -119,7 +120,7 @@ def test_a_waiting_visitor_chats_with_the_bot_and_the_agent_who_joins_sees_it(br
     ada.say("How long does shipping take?")
     expect(ada.answers()).to_have_count(1)
     button(ada, "Talk to a person").click()
-    expect(ada.status).to_contain_text("as soon as possible")
+    expect(ada.log.locator(".hw-msg--system").last).to_contain_text("as soon as possible")
 
     button(ada, "Keep chatting with the assistant while you wait").click()
     expect(ada.log).to_contain_text("you keep your place in the queue")
