@@ -22,6 +22,8 @@ class Customer(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now_add=True)
+    # Signed into every widget token; raising it revokes the tokens issued before (widget/tokens.py).
+    token_version = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.name or self.email or f"Visitor {str(self.public_id)[:8]}"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from chat.models import Conversation, Customer, Message
@@ -33,6 +34,7 @@ class VisitorSession:
         return token_issue(
             customer_public_id=self.customer.public_id,
             conversation_public_id=self.conversation.public_id if self.conversation else None,
+            version=self.customer.token_version,
         )
 
 
@@ -50,6 +52,8 @@ def customer_get_or_create_from_token(*, token: str | None) -> VisitorSession:
     customer = Customer.objects.filter(public_id=claims.customer_id).first()
     if customer is None:
         raise InvalidToken("The token names a visitor we do not know.")
+    if claims.version != customer.token_version:
+        raise InvalidToken("The token was revoked.")
     conversation = None
     if claims.conversation_id is not None:
         conversation = Conversation.objects.filter(public_id=claims.conversation_id).first()
@@ -57,6 +61,14 @@ def customer_get_or_create_from_token(*, token: str | None) -> VisitorSession:
             raise InvalidToken("The token names a conversation of another visitor.")
     Customer.objects.filter(pk=customer.pk).update(last_seen_at=timezone.now())
     return VisitorSession(customer=customer, conversation=conversation)
+
+
+def customer_tokens_revoke(*, customer: Customer) -> None:
+    """Sign the visitor out of the widget everywhere (a shared computer, a leaked token, a signed-in
+    visitor who logged out): every token issued so far stops working at its next hello, which then
+    starts over as a new visitor (invalid_token, close 4401). A conditional UPDATE: two revocations
+    at once both count, and no token issued in between survives."""
+    Customer.objects.filter(pk=customer.pk).update(token_version=F("token_version") + 1)
 
 
 def customer_page_view(*, customer: Customer, url: str, title: str = "") -> None:

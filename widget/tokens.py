@@ -26,12 +26,15 @@ class InvalidToken(Exception):
 class VisitorToken:
     customer_id: uuid.UUID
     conversation_id: uuid.UUID | None
+    version: int = 0  # the customer's token_version when it was issued
 
 
-def token_issue(*, customer_public_id: uuid.UUID, conversation_public_id: uuid.UUID | None) -> str:
+def token_issue(*, customer_public_id: uuid.UUID, conversation_public_id: uuid.UUID | None, version: int = 0) -> str:
     payload = {"cu": str(customer_public_id)}
     if conversation_public_id is not None:
         payload["co"] = str(conversation_public_id)
+    if version:  # absent means 0: tokens issued before versions existed stay valid until revoked
+        payload["v"] = version
     return signing.dumps(payload, salt=SALT, compress=False)
 
 
@@ -43,8 +46,11 @@ def token_read(*, token: str) -> VisitorToken:
         payload = signing.loads(token, salt=SALT, max_age=settings.WIDGET_TOKEN_MAX_AGE)
         customer_id = uuid.UUID(payload["cu"])
         conversation_id = uuid.UUID(payload["co"]) if payload.get("co") else None
+        version = payload.get("v", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise TypeError("version")
     except signing.SignatureExpired as exc:
         raise InvalidToken("The token has expired.") from exc
     except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidToken("The token is not valid.") from exc
-    return VisitorToken(customer_id=customer_id, conversation_id=conversation_id)
+    return VisitorToken(customer_id=customer_id, conversation_id=conversation_id, version=version)
