@@ -14,14 +14,14 @@ from urllib.parse import urlencode
 
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from agents.models import Agent, ConversationRead, Team
+from agents.models import Agent, Team
 from agents.selectors import user_is_manager
 from chat.ids import parse_count
 from chat.models import SEARCH_CONFIG, Conversation, Message
 from handoff.access import conversations_accessible
+from inbox.selectors import unread_count
 
 Status = Conversation.Status
 PAGE_SIZE = 50
@@ -171,16 +171,7 @@ def _with_list_columns(conversations: QuerySet[Conversation], *, agent: Agent | 
     )
     if agent is None:
         return conversations
-    read_up_to = ConversationRead.objects.filter(agent=agent, conversation=OuterRef("pk")).values("last_read_seq")
-    unread = (
-        Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.VISITOR)
-        .filter(seq__gt=Coalesce(Subquery(read_up_to), 0))
-        .order_by()
-        .values("conversation")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return conversations.annotate(unread=Coalesce(Subquery(unread), 0))
+    return conversations.annotate(unread=unread_count(agent=agent, conversation=OuterRef("pk")))
 
 
 @dataclass

@@ -37,25 +37,28 @@ def inbox_queue(*, user) -> QuerySet[Handoff]:
     return handoffs_visible_to(user=user).filter(status=Handoff.Status.QUEUED).order_by("-priority", "requested_at")
 
 
-def inbox_mine(*, agent: Agent | None) -> QuerySet[Handoff]:
-    """The agent's open conversations, each with `unread`: visitor messages after their read marker."""
-    if agent is None:
-        return Handoff.objects.none()
-    read_up_to = ConversationRead.objects.filter(agent=agent, conversation=OuterRef("conversation")).values(
-        "last_read_seq"
-    )
+def unread_count(*, agent: Agent, conversation: OuterRef):
+    """A subquery: the visitor's messages in `conversation` after the agent's read marker."""
+    read_up_to = ConversationRead.objects.filter(agent=agent, conversation=conversation).values("last_read_seq")
     unread = (
-        Message.objects.filter(conversation=OuterRef("conversation"), sender=Message.Sender.VISITOR)
+        Message.objects.filter(conversation=conversation, sender=Message.Sender.VISITOR)
         .filter(seq__gt=Coalesce(Subquery(read_up_to), 0))
         .order_by()
         .values("conversation")
         .annotate(n=Count("id"))
         .values("n")
     )
+    return Coalesce(Subquery(unread), 0)
+
+
+def inbox_mine(*, agent: Agent | None) -> QuerySet[Handoff]:
+    """The agent's open conversations, each with `unread`: visitor messages after their read marker."""
+    if agent is None:
+        return Handoff.objects.none()
     return (
         Handoff.objects.filter(agent=agent, status=Handoff.Status.ASSIGNED)
         .select_related("conversation__customer", "team")
-        .annotate(unread=Coalesce(Subquery(unread), 0))
+        .annotate(unread=unread_count(agent=agent, conversation=OuterRef("conversation")))
         .order_by("-conversation__last_activity_at")
     )
 
