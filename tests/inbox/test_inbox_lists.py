@@ -134,3 +134,11 @@ def test_the_old_history_list_is_the_resolved_view(client, agent):
     client.force_login(agent.user)
     response = client.get("/inbox/history/")
     assert (response.status_code, response["Location"]) == (301, "/inbox/?view=resolved")
+
+
+def test_unread_marks_show_on_open_conversations_not_resolved_ones(client, agent, desk):
+    client.force_login(agent.user)
+    page = client.get("/inbox/", {"view": "teams"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'aria-label="1 unread"' in page  # nobody opened the waiting ones yet
+    resolved = client.get("/inbox/", {"view": "resolved"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "unread" not in resolved
