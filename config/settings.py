@@ -42,6 +42,13 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Sites allowed to embed the chat widget (its WebSocket checks the Origin header against
 # these plus ALLOWED_HOSTS), e.g. "https://shop.example.com".
 WIDGET_ALLOWED_ORIGINS = env_list("WIDGET_ALLOWED_ORIGINS", [])
+for _origin in WIDGET_ALLOWED_ORIGINS:
+    # With its scheme, an origin is compared by scheme, host and port (config/origins.py); a bare host
+    # would match any of them.
+    if not re.fullmatch(r"https?://[^/\s]+", _origin) and _origin != "*":
+        raise ImproperlyConfigured(
+            f"WIDGET_ALLOWED_ORIGINS: {_origin!r} must be an origin with its scheme, like https://shop.example.com"
+        )
 
 INSTALLED_APPS = [
     "daphne",

@@ -22,7 +22,7 @@ def session_cookie(user) -> bytes:
 
 async def inbox_socket(user, query: str = "") -> WebsocketCommunicator:
     cookie = await database_sync_to_async(session_cookie)(user)
-    headers = [(b"origin", b"http://localhost"), (b"cookie", cookie)]
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)]
     return WebsocketCommunicator(application, f"/ws/inbox/{query}", headers=headers)
 
 
@@ -36,7 +36,9 @@ async def receive_until(communicator, needle: str, timeout: float = 3.0) -> str:
 
 
 async def test_an_anonymous_socket_is_refused():
-    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=[(b"origin", b"http://localhost")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/inbox/", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    )
     connected, code = await communicator.connect()
     assert (connected, code) == (False, 4401)
 

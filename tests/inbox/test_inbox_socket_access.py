@@ -24,7 +24,7 @@ class Tab:
         self.browser = Client()
         self.browser.force_login(user)
         cookie = f"sessionid={self.browser.cookies['sessionid'].value}".encode()
-        headers = [(b"origin", b"http://localhost"), (b"cookie", cookie)]
+        headers = [(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)]
         self.socket = WebsocketCommunicator(application, f"/ws/inbox/{query}", headers=headers)
 
     async def frames_until_closed(self, timeout: float = 3.0) -> tuple[list[str], int]:

@@ -106,7 +106,7 @@ async def open_widget(widget_application):
     opened: list[Widget] = []
 
     async def open_(origin: bytes | None = ORIGIN) -> Widget:
-        headers = [(b"origin", origin)] if origin else []
+        headers = [(b"origin", origin), (b"host", b"127.0.0.1")] if origin else []
         communicator = WebsocketCommunicator(widget_application, "/ws/widget/", headers=headers)
         connected, code = await communicator.connect(timeout=3)
         assert connected, f"refused with {code}"

@@ -33,7 +33,9 @@ async def from_address(widget_application, redis_cache):
     opened: list[WebsocketCommunicator] = []
 
     async def open_(address: str) -> Widget:
-        communicator = WebsocketCommunicator(widget_application, "/ws/widget/", headers=[(b"origin", ORIGIN)])
+        communicator = WebsocketCommunicator(
+            widget_application, "/ws/widget/", headers=[(b"origin", ORIGIN), (b"host", b"127.0.0.1")]
+        )
         communicator.scope["client"] = (address, 40000)
         assert (await communicator.connect(timeout=3))[0]  # accepted: a refusal is sent, then the close
         opened.append(communicator)
