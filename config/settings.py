@@ -159,6 +159,8 @@ CELERY_BEAT_SCHEDULE = {
     # Safety nets: routing and presence also run on every change; these catch what a restart missed.
     "handoff-route-waiting": {"task": "handoff.tasks.route_waiting_conversations", "schedule": 30.0},
     "handoff-presence-sweep": {"task": "handoff.tasks.presence_sweep", "schedule": 30.0},
+    # Snoozes that reached their time end, and the inboxes hear of it (the lists already show them).
+    "inbox-wake-snoozed": {"task": "inbox.tasks.wake_snoozed_conversations", "schedule": 30.0},
     # Visitor messages whose sentiment task was lost (e.g. the broker was down) are scored late.
     "triggers-score-unscored-messages": {"task": "triggers.tasks.score_unscored_messages", "schedule": 60.0},
     # A source left "running" by a killed worker is marked failed, so it can be run again.

@@ -68,6 +68,24 @@ def conversation_snooze(*, conversation: Conversation, until: dt.datetime | None
         _inbox_changed(conversation)
 
 
+def snoozes_wake_due(*, now: dt.datetime | None = None) -> int:
+    """End the snoozes whose time has come and tell their teams' inboxes; returns how many woke.
+    Each is a conditional UPDATE on the snooze it read, so a conversation snoozed again meanwhile
+    keeps its new snooze."""
+    now = now or timezone.now()
+    woken = 0
+    due = Conversation.objects.filter(snoozed_at__isnull=False, snoozed_until__lte=now)
+    for conversation in due.only("pk", "team_id", "status", "snoozed_until")[:500]:
+        with transaction.atomic():
+            updated = Conversation.objects.filter(pk=conversation.pk, snoozed_until=conversation.snoozed_until).update(
+                snoozed_at=None, snoozed_until=None
+            )
+            if updated:
+                woken += 1
+                _inbox_changed(conversation)
+    return woken
+
+
 def conversation_unsnooze(*, conversation: Conversation) -> None:
     with transaction.atomic():
         Conversation.objects.filter(pk=conversation.pk).update(snoozed_at=None, snoozed_until=None)

@@ -189,3 +189,21 @@ def test_the_context_panel_lists_the_customers_earlier_conversations_one_click_a
     page = client.get(f"/inbox/c/{queued_conversation.pk}/").content.decode()
     assert f'href="/inbox/c/{earlier_bot.pk}/"' in page and "Do you sell gift cards?" in page
     assert f'href="/inbox/c/{elsewhere.pk}/"' not in page, "another team's conversation stays hidden"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_timed_snooze_ends_by_the_beat_task_and_the_inboxes_hear_of_it(agent, queued_conversation):
+    from inbox.tasks import wake_snoozed_conversations
+
+    await database_sync_to_async(conversation_snooze)(
+        conversation=queued_conversation, until=timezone.now() - dt.timedelta(seconds=1)
+    )
+    communicator = await inbox_socket(agent.user)
+    assert (await communicator.connect())[0]
+    assert await database_sync_to_async(wake_snoozed_conversations)() == 1
+    frame = await receive_until(communicator, 'id="sidebar"')
+    assert 'id="count-queue">1<' in frame
+    assert await database_sync_to_async(wake_snoozed_conversations)() == 0
+    await communicator.disconnect()
+    conversation = await database_sync_to_async(Conversation.objects.get)(pk=queued_conversation.pk)
+    assert conversation.snoozed_at is None
