@@ -82,7 +82,15 @@
       htmx.trigger(document.body, "inbox-changed");
     }
     if (target.id === "cue" && target.getAttribute("data-chime")) chime();
+    if (target.id === "conversation-header") followOpenState(target);
   });
+  // The composer follows the conversation's state live (resolved elsewhere, handed back, reopened):
+  // the header swapped in says whether a person can reply (its status's data-open); the draft is kept.
+  function followOpenState(header) {
+    var controls = document.getElementById("reply-controls");
+    var state = header.querySelector("#conversation-status");
+    if (controls && state) controls.disabled = state.getAttribute("data-open") !== "1";
+  }
   // --- Sending a reply: once, however often it is retried --------------------------------------
   // Each draft gets an id the server stores with the reply: a send whose answer was lost (a 500,
   // a dropped connection) and is sent again is stored once. The draft stays until a send succeeds.
