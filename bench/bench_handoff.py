@@ -113,7 +113,10 @@ async def run(port: int, session_key: str, handoffs: int) -> dict:
     # The agent accepts the first 50 and answers each 4 times; the visitor's widget must get each reply.
     from chat.models import Conversation
 
-    ids = await asyncio.to_thread(lambda: list(Conversation.objects.order_by("id").values_list("id", flat=True)))
+    # This run's conversations, in the order the visitors opened them (earlier runs' stay in the data dir).
+    ids = await asyncio.to_thread(
+        lambda: list(Conversation.objects.order_by("-id").values_list("id", flat=True)[:handoffs])[::-1]
+    )
     reply_ms = []
     headers = {
         "Cookie": cookie,
