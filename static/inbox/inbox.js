@@ -72,6 +72,20 @@
     setConnection("Reconnecting…", false);
     document.body.setAttribute("data-ws", "closed");
   });
+  // A push that re-renders a part of the page (the header, the sidebar) must not take the focus
+  // from a keyboard user: the element with the same id gets it back.
+  var refocus = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var active = document.activeElement;
+    var target = event.detail.target;
+    refocus = active && active.id && target && target.contains(active) ? active.id : null;
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!refocus) return;
+    var again = document.getElementById(refocus);
+    refocus = null;
+    if (again && document.activeElement !== again) again.focus();
+  });
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var target = event.detail.target;
     if (!target) return;
