@@ -423,22 +423,39 @@ def handoff_hand_back(*, conversation: Conversation, actor=None) -> None:
         if handoff is None:
             raise HandoffError(f"Conversation {conversation.pk} is already with the bot.")
         _check_access(actor=actor, conversation=conversation)
-        handoff.status, handoff.ended_at = Handoff.Status.HANDED_BACK, timezone.now()
-        handoff.save(update_fields=["status", "ended_at"])
-        _transition(
+        _back_to_bot(
             conversation=conversation,
             handoff=handoff,
+            status=Handoff.Status.HANDED_BACK,
             action=HandoffEvent.Action.HAND_BACK,
-            to_status=Status.BOT,
             reason="Handed back to the bot",
             actor=actor,
-            agent=handoff.agent,
             notice=_Notice(
                 text="You're back with our assistant. Ask for a person again any time.",
                 metadata={"kind": "handed_back"},
             ),
-            route=handoff.agent_id is not None,
         )
+
+
+def _back_to_bot(
+    *, conversation: Conversation, handoff: Handoff, status: str, action: str, reason: str, notice: _Notice, actor=None
+) -> None:
+    """End the open handoff with `status` and give the conversation back to the bot (a freed agent's
+    slot is offered to the queue)."""
+    handoff.status, handoff.ended_at = status, timezone.now()
+    handoff.save(update_fields=["status", "ended_at"])
+    _transition(
+        conversation=conversation,
+        handoff=handoff,
+        action=action,
+        to_status=Status.BOT,
+        reason=reason,
+        actor=actor,
+        agent=handoff.agent,
+        team=handoff.team,
+        notice=notice,
+        route=handoff.agent_id is not None,
+    )
 
 
 def handoff_cancel(*, conversation: Conversation) -> Handoff:
@@ -451,15 +468,12 @@ def handoff_cancel(*, conversation: Conversation) -> Handoff:
             raise HandoffError("You're not waiting for a person.")
         if handoff.status != Handoff.Status.QUEUED:
             raise HandoffError("A person has already joined; tell them here, or end the chat.")
-        handoff.status, handoff.ended_at = Handoff.Status.CANCELLED, timezone.now()
-        handoff.save(update_fields=["status", "ended_at"])
-        _transition(
+        _back_to_bot(
             conversation=conversation,
             handoff=handoff,
+            status=Handoff.Status.CANCELLED,
             action=HandoffEvent.Action.CANCEL,
-            to_status=Status.BOT,
             reason="The visitor no longer needs a person",
-            team=handoff.team,
             notice=_Notice(
                 text="OK, you're back with our assistant. Ask for a person again any time.",
                 metadata={"kind": "handoff_cancelled"},

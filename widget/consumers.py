@@ -191,25 +191,21 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             raise ProtocolError("handoff_failed", str(exc)) from exc
 
     async def on_handoff_cancel(self, event: protocol.HandoffCancel) -> None:
-        conversation = self._conversation_or_refuse("handoff_failed", "cancel a request")
-        try:
-            await db(handoff_cancel)(conversation=conversation)
-        except HandoffError as exc:
-            raise ProtocolError("handoff_failed", str(exc)) from exc
+        await self._lifecycle(handoff_cancel, "handoff_failed", "cancel a request")
 
     async def on_bot_while_waiting(self, event: protocol.BotWhileWaiting) -> None:
-        conversation = self._conversation_or_refuse("handoff_failed", "chat while you wait")
-        try:
-            await db(handoff_bot_while_waiting)(conversation=conversation)
-        except HandoffError as exc:
-            raise ProtocolError("handoff_failed", str(exc)) from exc
+        await self._lifecycle(handoff_bot_while_waiting, "handoff_failed", "chat while you wait")
 
     async def on_end_chat(self, event: protocol.EndChat) -> None:
-        conversation = self._conversation_or_refuse("end_failed", "end it")
+        await self._lifecycle(conversation_end_by_visitor, "end_failed", "end it")
+
+    async def _lifecycle(self, service, code: protocol.ErrorCode, action: str) -> None:
+        """A handoff service on the visitor's conversation; a refusal goes back as `code` with its reason."""
+        conversation = self._conversation_or_refuse(code, action)
         try:
-            await db(conversation_end_by_visitor)(conversation=conversation)
+            await db(service)(conversation=conversation)
         except HandoffError as exc:
-            raise ProtocolError("end_failed", str(exc)) from exc
+            raise ProtocolError(code, str(exc)) from exc
 
     async def on_ping(self, event: protocol.Ping) -> None:
         await self.send_json({"type": "pong"})
