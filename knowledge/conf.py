@@ -46,6 +46,13 @@ DEFAULTS: dict[str, Any] = {
     "CRAWL_ROBOTS_MAX_BYTES": 500_000,
     # A queued or running source with no progress written for this long is a dead job (see sources_recover_stale).
     "SOURCE_STALE_SECONDS": 15 * 60,
+    # Manager uploads (knowledge/documents.py): a file above this size is refused in the form, a PDF is
+    # read for at most this many pages and seconds, and a document's text is capped (an 8 KB PDF once
+    # became 2,903 chunks, a 75 KB one took 212 s of CPU).
+    "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,
+    "PDF_MAX_PAGES": 300,
+    "PDF_MAX_SECONDS": 30.0,
+    "DOCUMENT_MAX_CHARS": 300_000,
     "CRAWL_USER_AGENT": "HandoffBot/1.0 (+support knowledge base crawler)",
     # What the bot says to a message that is only a greeting, a thank-you or a goodbye (knowledge/smalltalk.py).
     "SMALL_TALK_REPLIES": {

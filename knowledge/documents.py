@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from dataclasses import dataclass
 from pathlib import PurePath
 
 import trafilatura
 from pypdf import PdfReader
+from pypdf.errors import PyPdfError
 
+from knowledge import conf
 from knowledge.models import Source
 from knowledge.services import IngestResult, KnowledgeError, article_upsert
 
@@ -48,6 +51,12 @@ def document_from_bytes(*, name: str, data: bytes) -> Document:
         raise KnowledgeError(f"{name}: unsupported file type; upload one of {', '.join(SUPPORTED)}")
     if not document.body.strip():
         raise KnowledgeError(f"{name}: no text found (a scanned PDF needs OCR first)")
+    limit = conf.get("DOCUMENT_MAX_CHARS")
+    if len(document.body) > limit:
+        raise KnowledgeError(
+            f"{name}: {len(document.body):,} characters of text, more than the {limit:,} one article may hold; "
+            "split it into several files"
+        )
     return document
 
 
@@ -71,10 +80,42 @@ def html_to_document(*, html: str, url: str | None, fallback_title: str = "") ->
 
 
 def _pdf_to_document(data: bytes, fallback_title: str) -> Document:
-    reader = PdfReader(io.BytesIO(data))
-    pages = [(page.extract_text() or "").strip() for page in reader.pages]
-    metadata_title = (reader.metadata.title if reader.metadata else None) or ""
-    return Document(title=metadata_title.strip() or fallback_title, body="\n\n".join(p for p in pages if p))
+    """The PDF's text layer, within the page, time and text budgets (knowledge.conf): a crafted PDF
+    must not hold the worker for minutes. pypdf's own errors become a message a manager can act on."""
+    max_pages, max_seconds, max_chars = (
+        conf.get("PDF_MAX_PAGES"),
+        conf.get("PDF_MAX_SECONDS"),
+        conf.get("DOCUMENT_MAX_CHARS"),
+    )
+    started = time.monotonic()
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise KnowledgeError(f"{fallback_title}: the PDF is password-protected; upload an unprotected copy")
+        if len(reader.pages) > max_pages:
+            raise KnowledgeError(
+                f"{fallback_title}: {len(reader.pages)} pages, more than {max_pages}; split the PDF into smaller files"
+            )
+        pages, length = [], 0
+        for page in reader.pages:
+            if time.monotonic() - started > max_seconds:
+                raise KnowledgeError(
+                    f"{fallback_title}: reading the PDF took over {max_seconds:.0f} s; export it again "
+                    "(e.g. print to PDF) or upload its text as Markdown"
+                )
+            text = (page.extract_text() or "").strip()
+            length += len(text)
+            if length > max_chars:  # the caller's message says how much is allowed
+                pages.append(text)
+                break
+            pages.append(text)
+        metadata_title = (reader.metadata.title if reader.metadata else None) or ""
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        raise KnowledgeError(
+            f"{fallback_title}: this PDF could not be read (it looks damaged: {type(error).__name__}); "
+            "export it again or upload it as Markdown or text"
+        ) from error
+    return Document(title=str(metadata_title).strip() or fallback_title, body="\n\n".join(p for p in pages if p))
 
 
 def file_ingest(*, source: Source) -> IngestResult:

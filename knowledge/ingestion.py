@@ -19,7 +19,7 @@ from knowledge.crawl import site_ingest
 from knowledge.documents import file_ingest
 from knowledge.importers import faq_ingest
 from knowledge.models import Source
-from knowledge.services import IngestResult, articles_embed, classifier_request_training
+from knowledge.services import IngestResult, KnowledgeError, articles_embed, classifier_request_training
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,15 @@ def source_reembed(*, source_id: int) -> int:
     return count
 
 
+def _for_managers(error: Exception) -> str:
+    """What admin shows: our own errors say what to do; a library's raw text would not, and may
+    name internals, so it goes to the log and the manager reads what kind of failure it was."""
+    if isinstance(error, KnowledgeError):
+        return str(error)
+    logger.error("Ingestion failed", exc_info=error)
+    return f"Reading this source failed unexpectedly ({type(error).__name__}); the details are in the server log."
+
+
 @contextmanager
 def _source_running(source_id: int) -> Iterator[Source]:
     """The source marked running; done when the block finishes, failed (with the error) when it raises."""
@@ -64,9 +73,7 @@ def _source_running(source_id: int) -> Iterator[Source]:
         yield source
     except Exception as error:
         Source.objects.filter(pk=source.pk).update(
-            status=Source.Status.FAILED,
-            last_error=f"{type(error).__name__}: {error}"[:2000],
-            updated_at=timezone.now(),
+            status=Source.Status.FAILED, last_error=_for_managers(error)[:2000], updated_at=timezone.now()
         )
         raise
     Source.objects.filter(pk=source.pk).update(status=Source.Status.DONE, updated_at=timezone.now())

@@ -1,13 +1,30 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html
 
-from knowledge import services
+from knowledge import conf, services
 from knowledge.models import Source
+
+
+class SourceForm(forms.ModelForm):
+    """SourceAdmin's form (its fields come from the admin's fieldsets)."""
+
+    def clean_file(self):
+        """Refused before anything reads it: ingestion reads a document whole (once 150 MB)."""
+        upload = self.cleaned_data.get("file")
+        limit = conf.get("UPLOAD_MAX_BYTES")
+        if upload and getattr(upload, "size", 0) > limit:
+            raise forms.ValidationError(
+                f"This file is {upload.size / 1_048_576:.1f} MB; uploads are limited to {limit / 1_048_576:.0f} MB. "
+                "Split it, or upload its text as Markdown."
+            )
+        return upload
 
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
     list_display = ["name", "kind", "status", "progress", "article_count", "updated_at"]
     list_filter = ["kind", "status"]
     search_fields = ["name", "url"]
