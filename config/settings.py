@@ -145,6 +145,9 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_EAGER_PROPAGATES = True
+# Without a broker, a source's ingestion (a crawl can take minutes) runs in a thread of the web process,
+# so the admin request that started it returns at once (knowledge.services._source_queue).
+KNOWLEDGE_INGEST_IN_THREAD = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies mid-way is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

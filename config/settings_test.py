@@ -45,6 +45,7 @@ else:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = None
     CELERY_TASK_ALWAYS_EAGER = True
+    KNOWLEDGE_INGEST_IN_THREAD = False  # tests read the ingested articles right after the commit
     HANDOFF_ANSWER_IN_WORKERS = False
     WIDGET_ANSWER_SWEEP_IN_PROCESS = False
 

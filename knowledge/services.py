@@ -8,11 +8,14 @@ import of 15,000 example questions must not take 15,000 round trips.
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from knowledge import conf
@@ -307,7 +310,22 @@ def _source_queue(*, source: Source, task) -> None:
         raise KnowledgeError(f"{source} is already {source.get_status_display().lower()}; wait for it to finish")
     Source.objects.filter(pk=source.pk).update(status=Source.Status.QUEUED, last_error="", updated_at=timezone.now())
     source_id = source.pk
+    if settings.KNOWLEDGE_INGEST_IN_THREAD:
+        # No broker (REDIS_URL unset): an eager task would crawl inside the manager's request, and its
+        # failure would be that request's 500. A thread returns at once; the source shows "running",
+        # then done or failed with its reason, as with a worker.
+        transaction.on_commit(lambda: threading.Thread(target=_run_task, args=(task, source_id), daemon=True).start())
+        return
     transaction.on_commit(lambda: task.delay(source_id))
+
+
+def _run_task(task, source_id: int) -> None:
+    try:
+        task.apply(args=(source_id,), throw=False)
+    except Exception:  # already on the source's last_error; a background thread must not die loudly
+        logging.getLogger(__name__).exception("Ingestion of source %s failed", source_id)
+    finally:
+        close_old_connections()
 
 
 def _stale_before():

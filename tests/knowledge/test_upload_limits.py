@@ -61,3 +61,24 @@ def test_admin_shows_our_message_not_the_librarys(tmp_path, settings):
     source.refresh_from_db()
     assert source.status == Source.Status.FAILED
     assert source.last_error.startswith("Broken: this PDF could not be read")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_ingestion_runs_beside_the_admin_request_not_inside_it(client, manager, settings, tmp_path):
+    import time
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.KNOWLEDGE_INGEST_IN_THREAD = True  # what REDIS_URL unset means outside the test suite
+    source = Source.objects.create(
+        name="Broken", kind=Source.Kind.FILE, file=SimpleUploadedFile("broken.pdf", b"%PDF-1.7\n nonsense")
+    )
+    client.force_login(manager)
+    response = client.post(
+        reverse("admin:knowledge_source_changelist"), {"action": "run_ingestion", "_selected_action": [source.pk]}
+    )
+    assert response.status_code == 302  # eagerly, the PDF's error was this request's 500
+    deadline = time.monotonic() + 10
+    while (status := Source.objects.get(pk=source.pk).status) != Source.Status.FAILED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status == Source.Status.FAILED
+    assert "this PDF could not be read" in Source.objects.get(pk=source.pk).last_error
