@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
+from inbox.triage import snoozes_wake_due
+
 
 @shared_task(ignore_result=True)
 def wake_snoozed_conversations() -> int:
     """Snoozes whose time has come end, and the inboxes re-render their lists and counts."""
-    from inbox.triage import snoozes_wake_due  # noqa: PLC0415 - a task imports its service lazily
-
     return snoozes_wake_due()

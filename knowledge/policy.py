@@ -58,10 +58,14 @@ def answer_settings_choose(*, preset: str) -> AnswerSettings:
     return settings
 
 
+class EstimateUnavailable(ValueError):
+    """The knowledge base cannot be estimated yet; the message says why."""
+
+
 def answer_settings_estimate() -> AnswerSettings:
     """Estimate the trade-off on the knowledge base as it is now and keep it for the admin page.
 
-    Raises knowledge.tradeoff_estimate.EstimateUnavailable when there is too little to estimate on.
+    Raises EstimateUnavailable when there is too little to estimate on.
     """
     from knowledge.tradeoff_estimate import tradeoff_estimate  # noqa: PLC0415 - numpy and the model, on demand
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.models import ExampleQuestion
+from knowledge.policy import EstimateUnavailable
 from knowledge.probe import fit_probe
 from knowledge.scoring import probe_confidence
 from knowledge.tradeoff import PRESETS, SWEEP, Scored, operating_point, separation, sweep
@@ -44,10 +45,6 @@ MIN_FOLDS, MAX_FOLDS = 3, 5
 COVERED_GROUP = 0.57
 NEAR_DUPLICATE = 0.85
 SEED = 0
-
-
-class EstimateUnavailable(ValueError):
-    """The knowledge base cannot be estimated yet; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,13 @@ from django.urls import reverse
 
 from knowledge import conf
 from knowledge.models import AnswerSettings
-from knowledge.policy import answer_settings_choose, answer_settings_estimate, answer_settings_get, answer_threshold
+from knowledge.policy import (
+    EstimateUnavailable,
+    answer_settings_choose,
+    answer_settings_estimate,
+    answer_settings_get,
+    answer_threshold,
+)
 from knowledge.tradeoff import PRESETS
 
 
@@ -76,8 +82,6 @@ class AnswerSettingsAdmin(admin.ModelAdmin):
     def _post(self, request):
         url = reverse("admin:knowledge_answersettings_changelist")
         if "estimate" in request.POST:
-            from knowledge.tradeoff_estimate import EstimateUnavailable  # noqa: PLC0415 - numpy and the model, on demand
-
             try:
                 settings = answer_settings_estimate()
             except EstimateUnavailable as error:
