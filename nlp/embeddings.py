@@ -46,9 +46,17 @@ class _Model:
 _load_lock = threading.Lock()
 
 
+@lru_cache(maxsize=1)
+def _numpy():
+    """numpy, imported once on first use (see the module docstring)."""
+    import numpy  # noqa: PLC0415 - heavy, loaded on first use; the cheap import is tested
+
+    return numpy
+
+
 def embed(texts: list[str]) -> np.ndarray:
     """Embed ``texts`` as float32 L2-normalised rows, shape ``(len(texts), 384)``."""
-    import numpy as np  # noqa: PLC0415 - heavy, loaded on first use (see the module docstring)
+    np = _numpy()
 
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
@@ -74,7 +82,7 @@ def embed_one(text: str) -> list[float]:
 
 
 def _embed_batch(model: _Model, texts: list[str]) -> np.ndarray:
-    import numpy as np  # noqa: PLC0415 - heavy, loaded on first use (see the module docstring)
+    np = _numpy()
 
     encodings = model.tokenizer.encode_batch(texts)
     input_ids = np.array([e.ids for e in encodings], dtype=np.int64)
