@@ -113,17 +113,8 @@ def _forget_connections(app) -> None:
 @pytest.fixture(scope="session")
 def live_server_url(redis_url, django_db_setup, django_db_blocker):
     """A real Daphne server on a free port, serving the test database over the Redis channel layer."""
-    port = services.free_port()
-    process = services.start(
-        [services.python_bin("daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        services.child_env(redis_url, HANDOFF_TEST_EAGER_TASKS="1"),
-        LOG_DIR / "daphne.log",
-    )
-    try:
-        services.wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        services.stop(process)
+    with services.daphne(redis_url=redis_url, log_path=LOG_DIR / "daphne.log") as url:
+        yield url
 
 
 @pytest.fixture

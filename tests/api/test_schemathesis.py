@@ -31,18 +31,11 @@ pytestmark = [pytest.mark.live_server, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(scope="module")
 def api_server(redis_url, django_db_setup, django_db_blocker):
-    port = services.free_port()
-    process = services.start(
-        [services.python_bin("daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        # Rate limits are tested elsewhere; here they would only turn fuzzing into 429s.
-        services.child_env(redis_url, HANDOFF_TEST_EAGER_TASKS="1", API_RATE_LIMIT="1000000/minute"),
-        LOG_DIR / "daphne-schemathesis.log",
-    )
-    try:
-        services.wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        services.stop(process)
+    # Rate limits are tested elsewhere; here they would only turn fuzzing into 429s.
+    with services.daphne(
+        redis_url=redis_url, log_path=LOG_DIR / "daphne-schemathesis.log", API_RATE_LIMIT="1000000/minute"
+    ) as url:
+        yield url
 
 
 @pytest.fixture

@@ -39,17 +39,10 @@ def snapshot(widget: Widget, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def clocked_server(redis_url, django_db_setup, django_db_blocker):
-    port = services.free_port()
-    process = services.start(
-        [services.python_bin("daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        services.child_env(redis_url, HANDOFF_TEST_EAGER_TASKS="1", HANDOFF_FIXED_CLOCK=TUESDAY_8AM.isoformat()),
-        LOG_DIR / "daphne-journey.log",
-    )
-    try:
-        services.wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        services.stop(process)
+    with services.daphne(
+        redis_url=redis_url, log_path=LOG_DIR / "daphne-journey.log", HANDOFF_FIXED_CLOCK=TUESDAY_8AM.isoformat()
+    ) as url:
+        yield url
 
 
 def the_company():

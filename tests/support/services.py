@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,22 @@ def stop(process: subprocess.Popen) -> None:
             process.kill()
             process.wait(5)
     process.log_file.close()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def daphne(*, redis_url: str | None, log_path: Path, **env: str) -> Iterator[str]:
+    """A real Daphne process on a free port, serving the test database; yields its base URL."""
+    port = free_port()
+    process = start(
+        [python_bin("daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        child_env(redis_url, HANDOFF_TEST_EAGER_TASKS="1", **env),
+        log_path,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
 
 
 def python_bin(name: str) -> str:
