@@ -112,9 +112,6 @@ class Rule:
     conditions: tuple[Condition, ...]
     uses_sentiment: bool
 
-    def test(self, ev: Evaluation) -> tuple[bool, dict]:
-        return evaluate_all(self.conditions, self.match, ev)
-
 
 @dataclass(frozen=True, slots=True)
 class RuleMatch:
@@ -172,9 +169,14 @@ class RuleSet:
     needs_previous_vectors: bool = False
     needs_business_hours: bool = False
     knowledge_categories: frozenset[str] = frozenset()
+    slot_count: int = 0  # distinct conditions (see Condition.slot)
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    @cached_property
+    def sentiment_rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.uses_sentiment)
 
 
 def compile_rules(
@@ -227,6 +229,11 @@ def compile_rules(
             )
         )
     everything = [c for rule in rules for top in rule.conditions for c in top.walk()]
+    # Rules repeat conditions ("plan is pro", "asks for a person"): equal ones (same kind and options,
+    # so the same repr) share a slot and are tested once per message, whichever rule asks first.
+    slots: dict[str, int] = {}
+    for condition in everything:
+        condition.slot = slots.setdefault(repr(condition), len(slots))
     intents = [c for c in everything if isinstance(c, Intent)]
     needs_vectors = any(c.uses_vectors for c in everything)
     knowledge_categories = frozenset(c.category for c in intents if c.category and c.knowledge_base)
@@ -236,6 +243,7 @@ def compile_rules(
         "needs_previous_vectors": embed is not None and any(c.uses_previous_vectors for c in everything),
         "needs_business_hours": any(c.uses_business_hours for c in everything),
         "knowledge_categories": knowledge_categories,
+        "slot_count": len(slots),
     }
     if embed is None or not needs_vectors:
         return RuleSet(**ruleset_fields)
@@ -304,8 +312,10 @@ class Evaluation:
         self.customer = customer
         self.notes: list[str] = []
         self.pattern_seconds_left = MESSAGE_PATTERN_BUDGET_SECONDS  # spent by Keywords' regular expressions
+        self.results: list[tuple[bool, dict] | None] = [None] * ruleset.slot_count  # by Condition.slot
         self._corrected: dict[int, str | None] = {}
         self._similarities: dict[str, tuple[float, float] | None] = {}
+        self._contrasts: dict[tuple[int, ...], float] = {}
 
     @cached_property
     def words(self) -> list[str]:
@@ -343,10 +353,16 @@ class Evaluation:
         found = self.ruleset.topics.get(topic)
         similarity = None
         if block_max is not None and found is not None:
-            contrast = max((block_max[i] for i in found.contrast_blocks), default=-1.0)
-            similarity = (block_max[found.block], contrast)
+            similarity = (block_max[found.block], self._contrast(found.contrast_blocks))
         self._similarities[topic] = similarity
         return similarity
+
+    def _contrast(self, blocks: tuple[int, ...]) -> float:
+        # Topics of unrelated categories share one set of contrast blocks: its best is found once.
+        if blocks not in self._contrasts:
+            block_max = self._block_max
+            self._contrasts[blocks] = max((block_max[i] for i in blocks), default=-1.0)
+        return self._contrasts[blocks]
 
     def rephrased(self, within: int, min_similarity: float) -> tuple[str, float] | None:
         """An earlier visitor message (of the last `within`) that says the same thing as this one."""
@@ -390,7 +406,9 @@ def evaluate(
     ev = Evaluation(ruleset, message, conversation or ConversationContext(), customer or CustomerContext())
     matches: list[RuleMatch] = []
     traces: list[RuleTrace] = []
-    for rule in ruleset.rules:
+    # Only the explanation needs a trace of the rules a phase leaves out.
+    rules = ruleset.sentiment_rules if phase == "sentiment" and not explain else ruleset.rules
+    for rule in rules:
         skipped = ""
         if phase == "sentiment" and not rule.uses_sentiment:
             skipped = "does not look at sentiment (already evaluated when the message arrived)"
@@ -400,7 +418,7 @@ def evaluate(
             if explain:
                 traces.append(RuleTrace(rule.id, rule.name, rule.order, False, (), skipped))
             continue
-        matched, details = rule.test(ev)
+        matched, details = evaluate_all(rule.conditions, rule.match, ev)
         if matched:
             matches.append(RuleMatch(rule.id, rule.name, rule.order, rule.handoff, details))
         if explain:

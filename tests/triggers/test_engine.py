@@ -491,3 +491,33 @@ def test_a_category_takes_examples_from_the_knowledge_base_and_the_rule(embed):
     text = "the order came in pieces"
     fired = [m.rule_id for m in evaluate(ruleset, MessageContext(text, vector=embed([text])[0])).matches]
     assert fired == [3]
+
+
+# --- Conditions shared between rules ---------------------------------------------------------------
+
+
+def test_an_equal_condition_in_many_rules_is_tested_once_per_message_and_fires_each_rule():
+    plan = {"kind": "customer", "attribute": "plan", "op": "=", "value": "pro"}
+    ruleset = compile_rules([rule(1, [plan]), rule(2, [{"kind": "group", "match": "any", "conditions": [plan]}])])
+    shared = ruleset.rules[0].conditions[0]
+    nested = ruleset.rules[1].conditions[0].conditions[0]
+    assert shared.slot == nested.slot
+    assert ruleset.slot_count == 2  # the condition and the group around its copy
+
+    result = evaluate(ruleset, MessageContext("hello"), PLAIN, CustomerContext({"plan": "Pro"}))
+    assert [m.rule_id for m in result.matches] == [1, 2]
+    assert result.matches[0].details["matched"] == [{"kind": "customer", "attribute": "plan", "value": "Pro"}]
+
+
+def test_conditions_that_differ_in_negation_or_team_are_kept_apart():
+    hours = {"kind": "context", "field": "business_hours", "value": "open"}
+    specs = [
+        rule(1, [hours], handoff=True),
+        RuleSpec(id=2, name="billing", conditions=[hours], order=20, handoff=True, team="billing"),
+        rule(3, [{**hours, "negate": True}]),
+    ]
+    ruleset = compile_rules(specs)
+    assert ruleset.slot_count == 3
+    conversation = ConversationContext(business_hours_open=True, teams_open={"billing": False})
+    result = evaluate(ruleset, MessageContext("hello"), conversation)
+    assert [m.rule_id for m in result.matches] == [1]

@@ -35,6 +35,10 @@ class Condition:
 
     negate: bool = field(default=False, kw_only=True)
     label: str = field(default="", kw_only=True)
+    # Where this condition's result is kept during one evaluation (engine.compile_rules numbers the
+    # distinct conditions of a rule set, so one written into many rules is tested once per message);
+    # -1: not kept.
+    slot: int = field(default=-1, init=False, repr=False, compare=False)
 
     kind: ClassVar[str] = ""
     uses_sentiment: ClassVar[bool] = False
@@ -52,10 +56,17 @@ class Condition:
         return _option_names(cls)
 
     def test(self, ev: Evaluation) -> tuple[bool, dict]:
+        slot = self.slot
+        if slot >= 0 and (kept := ev.results[slot]) is not None:
+            return kept
         matched, details = self._test(ev)
         if self.negate:
-            return not matched, {"kind": self.kind, "negated": True, **({"was": details} if details else {})}
-        return matched, details
+            result = not matched, {"kind": self.kind, "negated": True, **({"was": details} if details else {})}
+        else:
+            result = matched, details
+        if slot >= 0:
+            ev.results[slot] = result
+        return result
 
     def _test(self, ev: Evaluation) -> tuple[bool, dict]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -167,18 +178,19 @@ class Options:
 
 def evaluate_all(conditions: Sequence[Condition], match: str, ev: Evaluation) -> tuple[bool, dict]:
     """Short-circuit: "all" stops at the first miss, "any" at the first hit."""
+    if match == "any":
+        for condition in conditions:
+            matched, details = condition.test(ev)
+            if matched:
+                return True, {"kind": "group", "match": "any", "matched": [details]}
+        return False, {}
     found = []
     for condition in conditions:
         matched, details = condition.test(ev)
-        if matched:
-            found.append(details)
-            if match == "any":
-                return True, {"kind": "group", "match": "any", "matched": found}
-        elif match == "all":
+        if not matched:
             return False, {}
-    if match == "all":
-        return bool(conditions), {"kind": "group", "match": "all", "matched": found}
-    return False, {}
+        found.append(details)
+    return bool(conditions), {"kind": "group", "match": "all", "matched": found}
 
 
 def mean(values: Sequence[float]) -> float:
