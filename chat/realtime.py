@@ -17,6 +17,9 @@ built here too, and travel as {"type": "inbox.<event type>", "event": <payload>}
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
@@ -137,9 +140,42 @@ def _group_send(conversation_id: int, event: ConversationEvent) -> None:
 
 
 def _group_send_to(group: str, envelope: dict[str, Any]) -> None:
+    held = _held_sends.get()
+    if held is not None:
+        held.append((group, envelope))
+        return
     layer = get_channel_layer()
     if layer is not None:
         async_to_sync(layer.group_send)(group, envelope)
+
+
+# Sends held back by `sends_held` (per thread of execution: a context variable, which each
+# database_sync_to_async call runs in a copy of).
+_held_sends: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar("held_sends", default=None)
+HeldSends = list[tuple[str, dict[str, Any]]]
+
+
+@contextmanager
+def sends_held() -> Iterator[HeldSends]:
+    """Keep the broadcasts of committed writes made inside the block, for `asend_held` to send later.
+
+    The widget stores a visitor's message in a worker thread and acks it from the event loop: sent
+    from the thread, the broadcast would hop to the loop and wait on Redis before the ack could go.
+    """
+    held: HeldSends = []
+    token = _held_sends.set(held)
+    try:
+        yield held
+    finally:
+        _held_sends.reset(token)
+
+
+async def asend_held(held: HeldSends) -> None:
+    """Send what `sends_held` kept, in order; a failing channel layer is the caller's to log."""
+    layer = get_channel_layer()
+    if layer is not None:
+        for group, envelope in held:
+            await layer.group_send(group, envelope)
 
 
 def _envelope(event: ConversationEvent) -> dict[str, Any]:

@@ -38,9 +38,18 @@ def message_create(
     """
     if sender not in Message.Sender.values:
         raise ValueError(f"Unknown sender {sender!r}")
-    if client_id and (existing := message_with_client_id(conversation_id=conversation.pk, client_id=client_id)):
-        return existing, False  # the common retry, answered without taking the lock
-    with transaction.atomic():
+    # The common retry, answered without taking the lock; inside a caller's transaction the caller
+    # has usually checked already (widget.services), and the check under the lock below decides anyway.
+    in_transaction = transaction.get_connection().in_atomic_block
+    if (
+        client_id
+        and not in_transaction
+        and (existing := message_with_client_id(conversation_id=conversation.pk, client_id=client_id))
+    ):
+        return existing, False
+    # No savepoint inside a caller's transaction (two round trips per message): nothing here is
+    # worth catching and carrying on after, so a failure rolls the caller back with it.
+    with transaction.atomic(savepoint=False):
         # The row lock serialises writers of this conversation: the client_id check below cannot
         # race another insert, and seq is allocated gap-free (last_seq is read and bumped under
         # the lock; bumping it before the check would burn a seq whenever the check finds a retry).

@@ -140,7 +140,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         await self._bind(session)
 
     async def on_message(self, event: protocol.SendMessage) -> None:
-        result = await db(self._store_message)(event)
+        result, broadcasts = await db(self._store_message)(event)
         if result.new_conversation:
             await self._bind(result.session)
         else:
@@ -155,6 +155,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 "duplicate": not result.created,
             }
         )
+        # The message's broadcast (the agents' inbox, the visitor's other tabs) after the ack: see _store_message.
+        await self._layer_quietly(realtime.asend_held(broadcasts))
         if result.created:
             task = asyncio.create_task(self._answer(message))
             _background_tasks.add(task)
@@ -353,7 +355,13 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             },
         }
 
-    def _store_message(self, event: protocol.SendMessage) -> services.VisitorMessageResult:
+    def _store_message(self, event: protocol.SendMessage) -> tuple[services.VisitorMessageResult, realtime.HeldSends]:
+        """Store the message; its broadcasts are returned to be sent from the event loop after the ack
+        (sent from this thread at commit, each would wait for the loop and Redis before the ack goes)."""
+        with realtime.sends_held() as broadcasts:
+            return self._store_message_now(event), broadcasts
+
+    def _store_message_now(self, event: protocol.SendMessage) -> services.VisitorMessageResult:
         customer = self.session.customer
         if self.session.conversation is None:  # a new visitor and conversation
             try:

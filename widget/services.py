@@ -131,7 +131,9 @@ def _open_conversation(session: VisitorSession) -> tuple[VisitorSession, bool]:
     status = Conversation.objects.select_for_update().values_list("status", flat=True).get(pk=conversation.pk)
     if status == Conversation.Status.RESOLVED:
         conversation_reopen(conversation=conversation)
-    conversation.refresh_from_db(fields=["status", "last_seq"])
+        conversation.refresh_from_db(fields=["status", "last_seq"])
+    else:
+        conversation.status = status  # last_seq is message_create's to read, under the same lock
     return session, False
 
 
