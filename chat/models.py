@@ -9,6 +9,10 @@ from django.db.models import Q
 # Full-text search of messages (the inbox's search): English stemming, so "refunds" finds "refund".
 SEARCH_CONFIG = "english"
 
+# A visitor's thumbs-down on a bot answer (Message.metadata["feedback"]): triggers and reports read it.
+NEGATIVE_FEEDBACK_VALUES = ("negative", "down", "unhelpful")
+THUMBS_DOWN = Q(sender="bot", metadata__feedback__in=NEGATIVE_FEEDBACK_VALUES)
+
 
 class Customer(models.Model):
     """A visitor, anonymous until they tell us who they are (or the host site does)."""
@@ -69,10 +73,27 @@ class Conversation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    # The inputs of the reports' outcome cohort (reports/metrics.py), kept by the conversation-level
+    # events that change them (chat.services.message_create for the bot's answers, in the UPDATE it
+    # already makes; handoff.services for transitions and ratings), so a report reads one row per
+    # conversation instead of its messages, events, handoffs and ratings. `manage.py
+    # rebuild_report_facts` recomputes them from those rows (reports/facts.py).
+    first_resolved_at = models.DateTimeField(null=True, blank=True)  # its first "resolve" event
+    first_reopened_at = models.DateTimeField(null=True, blank=True)  # its first "reopen" event
+    bot_answered = models.BooleanField(default=False)
+    bot_last_declined = models.BooleanField(default=False)  # the bot's latest answer was a decline
+    handoff_resolved = models.BooleanField(default=False)  # one of its handoffs ended "resolved"
+    handoff_resolved_after_bot = models.BooleanField(default=False)  # ... one the bot had answered before
+    handoff_unserved = models.BooleanField(default=False)  # a handoff nobody took that was not resolved
+    handoff_unserved_email_ask = models.BooleanField(default=False)  # ... on which an email was asked for
+    csat_bot = models.PositiveSmallIntegerField(null=True, blank=True)  # the latest rating of the bot
+    csat_human = models.PositiveSmallIntegerField(null=True, blank=True)  # ... and of a person
+
     class Meta:
         ordering = ["-last_activity_at"]
         indexes = [
             models.Index(fields=["team", "status", "-priority", "waiting_since"], name="conversation_inbox"),
+            models.Index(fields=["created_at"], name="conversation_created"),  # the reports' periods
             GinIndex(fields=["tags"], name="conversation_tags"),
         ]
 
@@ -122,19 +143,9 @@ class Message(models.Model):
                 condition=Q(sender="visitor", handled_at__isnull=True),
                 name="message_unhandled",
             ),
-            # The reports' outcome cohorts (reports/metrics.py) read, per conversation, the bot's last
-            # answer, its last decline and any thumbs-down: small partial indexes instead of every message.
-            models.Index(fields=["conversation", "seq"], condition=Q(sender="bot"), name="message_bot"),
-            models.Index(
-                fields=["conversation", "seq"],
-                condition=Q(sender="bot", metadata__declined=True),
-                name="message_bot_declined",
-            ),
-            models.Index(
-                fields=["conversation"],
-                condition=Q(sender="bot", metadata__has_key="feedback"),
-                name="message_feedback",
-            ),
+            # The reports' outcome cohorts read which conversations had a thumbs-down (it can be
+            # taken back, so it is read, not kept): only those messages are in the index.
+            models.Index(fields=["conversation"], condition=THUMBS_DOWN, name="message_thumbs_down"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),

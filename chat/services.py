@@ -62,8 +62,13 @@ def message_create(
             return existing, False
         seq = last_seq + 1
         now = timezone.now()
+        bot_answer = _bot_answer_facts(sender=sender, metadata=metadata or {})
         Conversation.objects.filter(pk=conversation.pk).update(
-            last_seq=seq, last_activity_at=now, updated_at=now, **_inbox_changes(sender=sender, now=now)
+            last_seq=seq,
+            last_activity_at=now,
+            updated_at=now,
+            **_inbox_changes(sender=sender, now=now),
+            **bot_answer,
         )
         message = Message.objects.create(
             conversation=conversation,
@@ -76,6 +81,8 @@ def message_create(
         )
         conversation.last_seq = seq
         conversation.last_activity_at = now
+        for name, value in bot_answer.items():
+            setattr(conversation, name, value)
         realtime.broadcast_message(message)
         if snoozed_at is not None and sender == Message.Sender.VISITOR:
             # Woken by the visitor (_inbox_changes): it is back in its team's lists, which re-render.
@@ -118,6 +125,15 @@ def _inbox_changes(*, sender: str, now) -> dict[str, Any]:
     if sender == Message.Sender.AGENT:
         return {"waiting_since": None}
     return {}
+
+
+def _bot_answer_facts(*, sender: str, metadata: dict[str, Any]) -> dict[str, bool]:
+    """A bot answer's part of the reports' outcome inputs (Conversation.bot_answered and
+    bot_last_declined), written in the UPDATE that reserves its seq: no query of its own. Under the
+    row lock, so the last one written is the answer with the highest seq."""
+    if sender != Message.Sender.BOT:
+        return {}
+    return {"bot_answered": True, "bot_last_declined": metadata.get("declined") is True}
 
 
 def message_mark_handled(*, message: Message) -> bool:

@@ -75,6 +75,11 @@ class Handoff(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     verdict_at = models.DateTimeField(null=True, blank=True)
+    # For the reports' per-trigger and per-person tables, kept by handoff.services (rebuilt from the
+    # rows by reports/facts.py): the visitor's rating of this handoff, and for a resolved one the
+    # first time its conversation was reopened after it ended.
+    csat_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-priority", "requested_at"]

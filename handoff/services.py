@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from agents.models import Agent, Team
@@ -82,7 +83,7 @@ def _record(
     conversation.last_activity_at = timezone.now()
     _mirror_handoff(conversation, handoff)
     conversation.save(update_fields=["status", "last_activity_at", "updated_at", *MIRRORED_FIELDS])
-    return HandoffEvent.objects.create(
+    event = HandoffEvent.objects.create(
         conversation=conversation,
         handoff=handoff,
         action=action,
@@ -94,6 +95,36 @@ def _record(
         agent=agent,
         team=team,
     )
+    _outcome_inputs_store(conversation=conversation, event=event)
+    return event
+
+
+def _outcome_inputs_store(*, conversation: Conversation, event: HandoffEvent) -> None:
+    """Keep the reports' outcome inputs on the conversation (chat.models.Conversation) and its
+    handoffs: one UPDATE per transition, computed from the rows themselves (the handoff aggregates
+    are the same expressions reports/facts.py rebuilds them with), so they cannot drift."""
+    changes = {}
+    if event.action == HandoffEvent.Action.RESOLVE and conversation.first_resolved_at is None:
+        changes["first_resolved_at"] = conversation.first_resolved_at = event.created_at
+    if event.action == HandoffEvent.Action.REOPEN:
+        if conversation.first_reopened_at is None:
+            changes["first_reopened_at"] = conversation.first_reopened_at = event.created_at
+        # The first reopen after a person resolved it: the per-person reopen rate counts from it.
+        Handoff.objects.filter(
+            conversation=conversation, status=Handoff.Status.RESOLVED, reopened_at__isnull=True
+        ).update(reopened_at=event.created_at)
+    if event.handoff_id is not None:
+        handoffs = Handoff.objects.filter(conversation=OuterRef("pk"))
+        resolved = handoffs.filter(status=Handoff.Status.RESOLVED)
+        unserved = handoffs.filter(first_assigned_at__isnull=True).exclude(status=Handoff.Status.RESOLVED)
+        changes.update(
+            handoff_resolved=Exists(resolved),
+            handoff_resolved_after_bot=Exists(resolved.filter(bot_answered_before=True)),
+            handoff_unserved=Exists(unserved),
+            handoff_unserved_email_ask=Exists(unserved.filter(email_asked=True)),
+        )
+    if changes:
+        Conversation.objects.filter(pk=conversation.pk).update(**changes)
 
 
 MIRRORED_FIELDS = ("team", "assignee", "priority", "waiting_since", "snoozed_at", "snoozed_until")
@@ -659,7 +690,7 @@ def rating_submit(*, conversation: Conversation, score: int, comment: str = "") 
         if already.exists():
             raise HandoffError("Thanks, we already have your rating for this conversation.")
         helped_by = handoff.agent if handoff else None
-        return SatisfactionRating.objects.create(
+        rating = SatisfactionRating.objects.create(
             conversation=conversation,
             handoff=handoff,
             subject=SatisfactionRating.Subject.HUMAN if helped_by else SatisfactionRating.Subject.BOT,
@@ -667,6 +698,12 @@ def rating_submit(*, conversation: Conversation, score: int, comment: str = "") 
             score=score,
             comment=comment.strip()[:2000],
         )
+        # The reports' inputs (reports/facts.py): the latest rating of each subject, and the handoff's.
+        field = "csat_human" if rating.subject == SatisfactionRating.Subject.HUMAN else "csat_bot"
+        Conversation.objects.filter(pk=conversation.pk).update(**{field: score})
+        if handoff is not None:
+            Handoff.objects.filter(pk=handoff.pk).update(csat_score=score)
+        return rating
 
 
 # --- Routing -----------------------------------------------------------------------------------------

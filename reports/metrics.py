@@ -39,11 +39,16 @@ resolution - conversation start (bot time included: the visitor's whole wait for
 
 CSAT: the mean 1-5 score; response rate = conversations rated / conversations asked (asked at every
 resolution), bot ratings and people's ratings kept apart.
+
+What these rules read of each conversation (its first resolution and reopen, its handoffs' outcome,
+the bot's latest answer, its latest ratings) is kept on the conversation when it happens and defined
+from the rows in reports/facts.py, so a period is one pass over its conversations and handoffs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -53,14 +58,11 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    Exists,
     F,
     IntegerField,
     Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     TextChoices,
     Value,
@@ -71,11 +73,10 @@ from django.db.models.functions import Abs, Cast, Coalesce, ExtractHour, NullIf
 from django.utils import timezone
 
 from agents.models import Team
-from chat.models import Conversation, Message
-from handoff.models import Handoff, HandoffEvent, SatisfactionRating
+from chat.models import NEGATIVE_FEEDBACK_VALUES, Conversation, Message
+from handoff.models import Handoff
 from handoff.stats import PercentileCont, Seconds
 from triggers.models import TriggerFiring
-from triggers.selectors import NEGATIVE_FEEDBACK_VALUES
 
 
 class Cohort(TextChoices):
@@ -124,115 +125,68 @@ def ratio(part: float | None, whole: float | None) -> float | None:
 
 # --- Conversations and their cohorts -------------------------------------------------------------
 
-# One statement, set-based: each table is read once for the period's conversations and aggregated
-# per conversation, then joined (correlated subqueries per conversation took seconds at 100k; this
-# is the same definition as the module docstring, in SQL because the ORM repeats a subquery in every
-# CASE branch that names it).
+# One pass over the period's conversations: each row carries its outcome inputs (kept at write time,
+# rebuilt from the rows by reports/facts.py; see chat.models.Conversation), so no message, event,
+# handoff or rating is read, except the few thumbs-downs (from their own partial index: a visitor can
+# take one back, so it is not kept on the conversation). The CASEs are the module docstring's rules.
 _COHORT_SQL = """
-WITH c AS MATERIALIZED (  -- which: 0 for the period, 1 for the one before it (the comparison)
-    SELECT id, status, created_at, last_activity_at, CASE WHEN created_at >= %(start)s THEN 0 ELSE 1 END AS which
-    FROM {conversation}
-    WHERE created_at >= %(since)s AND created_at < %(end)s {team_filter}
-),
-ev AS (
-    SELECT conversation_id,
-           MIN(created_at) FILTER (WHERE action = 'resolve') AS first_resolved_at,
-           MIN(created_at) FILTER (WHERE action = 'reopen') AS reopened_at
-    FROM {event} WHERE {in_c} AND action IN ('resolve', 'reopen')
-    GROUP BY conversation_id
-),
-h AS (
-    SELECT conversation_id,
-           bool_or(status = 'resolved') AS person_resolved,
-           bool_or(status = 'resolved' AND bot_answered_before) AS bot_before_person,
-           bool_or(first_assigned_at IS NULL AND status <> 'resolved') AS unserved,
-           bool_or(first_assigned_at IS NULL AND status <> 'resolved' AND email_asked) AS unserved_email_ask
-    FROM {handoff} WHERE {in_c}
-    GROUP BY conversation_id
-),
-bot AS (  -- the partial indexes message_bot, message_bot_declined and message_feedback (chat.Message)
-    SELECT conversation_id, MAX(seq) AS last_seq FROM {message}
-    WHERE sender = 'bot' AND {in_c}
-    GROUP BY conversation_id
-),
-declined AS (
-    SELECT conversation_id, MAX(seq) AS last_seq FROM {message}
-    WHERE ("metadata" -> 'declined') = 'true'::jsonb AND sender = 'bot' AND {in_c}
-    GROUP BY conversation_id
-),
-thumbs AS (
-    SELECT DISTINCT conversation_id FROM {message}
-    WHERE "metadata" ? 'feedback' AND sender = 'bot' AND {in_c}
-      AND metadata ->> 'feedback' = ANY(%(negative)s)
-),
-r AS (
-    SELECT conversation_id,
-           (array_agg(score ORDER BY created_at DESC) FILTER (WHERE subject = 'bot'))[1] AS bot_score,
-           (array_agg(score ORDER BY created_at DESC) FILTER (WHERE subject = 'human'))[1] AS human_score
-    FROM {rating} WHERE {in_c}
-    GROUP BY conversation_id
-),
-per AS (
-    SELECT c.id, c.which, c.created_at, ev.first_resolved_at, r.bot_score, r.human_score,
+WITH per AS (  -- which: 0 for the period, 1 for the one before it (the comparison)
+    SELECT c.id, CASE WHEN c.created_at >= %(start)s THEN 0 ELSE 1 END AS which, c.created_at,
+        c.first_resolved_at, c.csat_bot AS bot_score, c.csat_human AS human_score,
         CASE
-            WHEN ev.first_resolved_at IS NOT NULL AND ev.reopened_at < ev.first_resolved_at + %(reopen)s
+            WHEN c.first_resolved_at IS NOT NULL AND c.first_reopened_at < c.first_resolved_at + %(reopen)s
                 THEN 'reopened'
-            WHEN h.person_resolved AND h.bot_before_person THEN 'bot_then_human'
-            WHEN h.person_resolved THEN 'human_only'
-            WHEN ev.first_resolved_at IS NOT NULL AND bot.last_seq IS NOT NULL
-                 AND declined.last_seq IS DISTINCT FROM bot.last_seq AND thumbs.conversation_id IS NULL
+            WHEN c.handoff_resolved AND c.handoff_resolved_after_bot THEN 'bot_then_human'
+            WHEN c.handoff_resolved THEN 'human_only'
+            WHEN c.first_resolved_at IS NOT NULL AND c.bot_answered AND NOT c.bot_last_declined
+                 AND thumbs.conversation_id IS NULL
                 THEN 'bot_only'
             WHEN c.status <> 'resolved' AND c.last_activity_at >= %(idle_since)s THEN 'in_progress'
             ELSE 'abandoned'
         END AS cohort,
         CASE
-            WHEN h.unserved_email_ask THEN 'after_email_ask'
-            WHEN h.unserved THEN 'while_queued'
-            WHEN declined.last_seq = bot.last_seq THEN 'after_decline'
+            WHEN c.handoff_unserved_email_ask THEN 'after_email_ask'
+            WHEN c.handoff_unserved THEN 'while_queued'
+            WHEN c.bot_last_declined THEN 'after_decline'
             WHEN thumbs.conversation_id IS NOT NULL THEN 'after_thumbs_down'
             ELSE 'left'
         END AS abandon_reason
-    FROM c
-    LEFT JOIN ev ON ev.conversation_id = c.id
-    LEFT JOIN h ON h.conversation_id = c.id
-    LEFT JOIN bot ON bot.conversation_id = c.id
-    LEFT JOIN declined ON declined.conversation_id = c.id
-    LEFT JOIN thumbs ON thumbs.conversation_id = c.id
-    LEFT JOIN r ON r.conversation_id = c.id
+    FROM {conversation} AS c
+    LEFT JOIN (SELECT DISTINCT conversation_id FROM {message} WHERE {thumbs_down}) AS thumbs
+        ON thumbs.conversation_id = c.id
+    WHERE c.created_at >= %(since)s AND c.created_at < %(end)s {team_filter}
 )
 """
+
+# chat.models.THUMBS_DOWN as its partial index (message_thumbs_down) spells it, so the planner reads
+# that index: the values are the code's constants, not input.
+_THUMBS_DOWN_SQL = "(\"metadata\" -> 'feedback') IN ({values}) AND \"sender\" = 'bot'".format(
+    values=", ".join(f"'{json.dumps(value)}'::jsonb" for value in NEGATIVE_FEEDBACK_VALUES)
+)
 
 
 def _cohort_query(*, period: Period, now: dt.datetime | None, select: str, previous: bool = False) -> tuple[str, dict]:
     """The cohort SQL for the period (and, with `previous`, the period before it in the same pass)."""
     now = now or timezone.now()
-    tables = {
-        "conversation": Conversation._meta.db_table,
-        "event": HandoffEvent._meta.db_table,
-        "handoff": Handoff._meta.db_table,
-        "message": Message._meta.db_table,
-        "rating": SatisfactionRating._meta.db_table,
-    }
-    sql = _COHORT_SQL.format(
-        **{name: connection.ops.quote_name(table) for name, table in tables.items()},
-        team_filter="AND team_id = %(team)s" if period.team is not None else "",
-        # Ids grow with time, so the period's conversations are a narrow id range: each table is read
-        # through its conversation index for that range only. Rows of conversations in the range but
-        # not in c (another team's, a rare out-of-order id) are aggregated and then dropped by the
-        # LEFT JOINs onto c below, so the range only prunes; it never decides membership.
-        in_c="conversation_id BETWEEN (SELECT MIN(id) FROM c) AND (SELECT MAX(id) FROM c)",
-    )
     params = {
         "since": period.previous().start if previous else period.start,
         "start": period.start,
         "end": period.end,
         "team": period.team.pk if period.team is not None else None,
-        "negative": list(NEGATIVE_FEEDBACK_VALUES),
         "reopen": dt.timedelta(days=settings.REPORTS_REOPEN_DAYS),
         "idle_since": now - dt.timedelta(minutes=settings.REPORTS_ABANDONED_AFTER_MINUTES),
         "zone": timezone.get_current_timezone_name(),
     }
-    return sql + select, params
+    return _format(_COHORT_SQL, period) + select, params
+
+
+def _format(sql: str, period: Period) -> str:
+    return sql.format(
+        conversation=connection.ops.quote_name(Conversation._meta.db_table),
+        message=connection.ops.quote_name(Message._meta.db_table),
+        thumbs_down=_THUMBS_DOWN_SQL,
+        team_filter="AND c.team_id = %(team)s" if period.team is not None else "",
+    )
 
 
 def _fetch(sql: str, params: dict) -> list[dict]:
@@ -248,19 +202,24 @@ def conversation_cohorts(*, period: Period, now: dt.datetime | None = None) -> d
     return {row["id"]: (row["cohort"], row["abandon_reason"]) for row in _fetch(sql, params)}
 
 
-# Per day, cohort and reason, plus the grand total (the empty grouping set) for the percentiles of
-# time to resolution: conversation start to first resolution, bot time included.
+# Per day, cohort and reason (counts and sums only: hashed, no sort).
 _GROUPED = """
-SELECT which, (created_at AT TIME ZONE %(zone)s)::date AS day, cohort, abandon_reason, GROUPING(cohort) AS total,
+SELECT which, (created_at AT TIME ZONE %(zone)s)::date AS day, cohort, abandon_reason,
        count(*) AS n, count(bot_score) AS bot_n, sum(bot_score) AS bot_sum,
-       count(human_score) AS human_n, sum(human_score) AS human_sum,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_resolved_at - created_at))
-           AS resolution_p50,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_resolved_at - created_at))
-           AS resolution_p90
+       count(human_score) AS human_n, sum(human_score) AS human_sum
 FROM per
-GROUP BY GROUPING SETS ((which, (created_at AT TIME ZONE %(zone)s)::date, cohort, abandon_reason), (which))
-ORDER BY 2
+GROUP BY 1, 2, 3, 4
+"""
+
+# Time to resolution (conversation start to first resolution, bot time included) needs no cohort:
+# the period's resolved conversations, one sort per period for both fractions.
+_RESOLUTION = """
+SELECT CASE WHEN created_at >= %(start)s THEN 0 ELSE 1 END AS which,
+       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_resolved_at - created_at))
+           AS resolution
+FROM {conversation} AS c
+WHERE c.created_at >= %(since)s AND c.created_at < %(end)s {team_filter} AND c.first_resolved_at IS NOT NULL
+GROUP BY 1
 """
 
 
@@ -304,24 +263,30 @@ class Outcomes:
 
 
 def outcomes(*, period: Period, now: dt.datetime | None = None) -> Outcomes:
-    """Cohorts, the rates built on them, CSAT per cohort and the daily series: one grouped query."""
-    sql, params = _cohort_query(period=period, now=now, select=_GROUPED)
-    return _outcomes([row for row in _fetch(sql, params) if row["which"] == 0])
+    """Cohorts, the rates built on them, CSAT per cohort and the daily series."""
+    return _outcomes_by_which(period=period, now=now, previous=False)[0]
 
 
 def outcomes_with_previous(*, period: Period, now: dt.datetime | None = None) -> tuple[Outcomes, Outcomes]:
-    """The period's outcomes and the previous period's, read in one pass over the tables."""
-    sql, params = _cohort_query(period=period, now=now, select=_GROUPED, previous=True)
+    """The period's outcomes and the previous period's, read in the same passes over the conversations."""
+    by_which = _outcomes_by_which(period=period, now=now, previous=True)
+    return by_which[0], by_which[1]
+
+
+def _outcomes_by_which(*, period: Period, now: dt.datetime | None, previous: bool) -> dict[int, Outcomes]:
+    sql, params = _cohort_query(period=period, now=now, select=_GROUPED, previous=previous)
     rows = _fetch(sql, params)
-    return _outcomes([r for r in rows if r["which"] == 0]), _outcomes([r for r in rows if r["which"] == 1])
+    resolution = {row["which"]: row["resolution"] for row in _fetch(_format(_RESOLUTION, period), params)}
+    return {
+        which: _outcomes([row for row in rows if row["which"] == which], resolution.get(which))
+        for which in ((0, 1) if previous else (0,))
+    }
 
 
-def _outcomes(rows: list[dict]) -> Outcomes:
-    totals = next((row for row in rows if row["total"]), None)
-    rows = [row for row in rows if not row["total"]]
+def _outcomes(rows: list[dict], resolution: list[float] | None) -> Outcomes:
     result = Outcomes()
-    if totals is not None and totals["n"]:
-        result.resolution_p50, result.resolution_p90 = totals["resolution_p50"], totals["resolution_p90"]
+    if resolution is not None:
+        result.resolution_p50, result.resolution_p90 = resolution
     by_cohort = dict.fromkeys(Cohort.values, 0)
     reasons = dict.fromkeys(AbandonReason.values, 0)
     scores = {cohort: [0, 0, 0, 0] for cohort in Cohort.values}  # bot n, bot sum, human n, human sum
@@ -485,7 +450,6 @@ def triggers(*, period: Period, conversations: int) -> list[TriggerRow]:
             rule_id=Cast(KT("trigger__rule_id"), IntegerField()),
             rule_name=KT("trigger__rule_name"),
             by_source=Case(When(rule_id__isnull=True, then=F("source")), default=Value(""), output_field=CharField()),
-            score=Subquery(SatisfactionRating.objects.filter(handoff=OuterRef("pk")).values("score")[:1]),
         )
         .values("rule_id", "by_source")
         .annotate(
@@ -495,8 +459,8 @@ def triggers(*, period: Period, conversations: int) -> list[TriggerRow]:
             needed=Count("id", filter=Q(verdict=verdict.NEEDED)),
             bot_could_answer=Count("id", filter=Q(verdict=verdict.BOT_COULD_ANSWER)),
             too_late=Count("id", filter=Q(verdict=verdict.TOO_LATE)),
-            csat_n=Count("score"),
-            csat_sum=Sum("score"),
+            csat_n=Count("csat_score"),
+            csat_sum=Sum("csat_score"),
         )
     )
     rows = []
@@ -609,19 +573,10 @@ class PeopleRow:
 
 
 def _people(*, period: Period, by: str, name) -> list[PeopleRow]:
-    reopen_window = dt.timedelta(days=settings.REPORTS_REOPEN_DAYS)
-    reopened = HandoffEvent.objects.filter(
-        conversation=OuterRef("conversation_id"),
-        action=HandoffEvent.Action.REOPEN,
-        created_at__gte=OuterRef("ended_at"),
-        created_at__lt=OuterRef("ended_at") + reopen_window,
-    )
+    # Handoff.reopened_at is the first reopen at or after it ended (kept by handoff.services).
+    reopened_in_window = Q(reopened_at__lt=F("ended_at") + dt.timedelta(days=settings.REPORTS_REOPEN_DAYS))
     rows = (
         handoffs_in(period=period)
-        .annotate(
-            was_reopened=Exists(reopened),
-            score=Subquery(SatisfactionRating.objects.filter(handoff=OuterRef("pk")).values("score")[:1]),
-        )
         .values(by)
         .annotate(
             name=Max(name),
@@ -629,9 +584,9 @@ def _people(*, period: Period, by: str, name) -> list[PeopleRow]:
             resolved=Count("id", filter=RESOLVED_BY_PERSON),
             first_response_p50=PercentileCont(FIRST_RESPONSE, fraction=0.5),
             handling_p50=PercentileCont(HANDLING, fraction=0.5, filter=RESOLVED_BY_PERSON),
-            csat_n=Count("score"),
-            csat_sum=Sum("score"),
-            reopened=Count("id", filter=RESOLVED_BY_PERSON & Q(was_reopened=True)),
+            csat_n=Count("csat_score"),
+            csat_sum=Sum("csat_score"),
+            reopened=Count("id", filter=RESOLVED_BY_PERSON & reopened_in_window),
         )
         .order_by("-handoffs")
     )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from agents.hours import business_now, team_is_open
 from agents.models import Team
 from agents.selectors import team_default
-from chat.models import Conversation, Message
+from chat.models import NEGATIVE_FEEDBACK_VALUES, Conversation, Message
 from nlp.embeddings import embed
 from triggers.engine import ConversationContext, CustomerContext, MessageContext, RuleSet
 from triggers.models import TriggerRule
@@ -21,7 +21,6 @@ from triggers.vectors import EmbeddingMemo
 # How much of the conversation the engine sees: enough for "the last 3 messages", rephrasing and
 # "the bot repeated itself", without reading long conversations on every message.
 HISTORY_WINDOW = 20
-NEGATIVE_FEEDBACK_VALUES = ("negative", "down", "unhelpful")
 
 # Visitor messages embedded lately: "rephrasing" compares each message with the visitor's
 # previous few, which this process has usually just embedded.

@@ -1,5 +1,9 @@
 """Stories for the report tests: conversations, messages, handoffs, events and ratings stored with the
-times a test chooses (the models stamp "now" on creation, so the builder moves them afterwards)."""
+times a test chooses (the models stamp "now" on creation, so the builder moves them afterwards).
+
+The rows are written directly, past the services that keep the reports' outcome inputs, so every
+write ends by rebuilding its conversation's inputs from the rows (reports/facts.py, their
+definition); tests/reports/test_facts.py checks that the services keep them the same way."""
 
 import datetime as dt
 
@@ -8,6 +12,7 @@ from django.utils import timezone
 
 from chat.models import Conversation, Message
 from handoff.models import Handoff, HandoffEvent, SatisfactionRating
+from reports.facts import outcome_facts_rebuild
 from tests.factories import AgentFactory, ConversationFactory, TeamFactory, UserFactory
 from triggers.models import TriggerFiring, TriggerRule
 
@@ -34,7 +39,11 @@ class Story:
 
     def message(self, conversation, sender=Message.Sender.BOT, *, text="Here is how.", **metadata):
         seq = conversation.messages.count() + 1
-        return Message.objects.create(conversation=conversation, seq=seq, sender=sender, text=text, metadata=metadata)
+        message = Message.objects.create(
+            conversation=conversation, seq=seq, sender=sender, text=text, metadata=metadata
+        )
+        outcome_facts_rebuild(conversation_ids=[conversation.pk])
+        return message
 
     def say(self, conversation, text, *, at, sender=Message.Sender.VISITOR, **metadata):
         """A message `at` minutes before NOW."""
@@ -53,6 +62,7 @@ class Story:
             conversation=conversation, handoff=handoff, action=action, from_status="bot", to_status="bot"
         )
         HandoffEvent.objects.filter(pk=event.pk).update(created_at=self.at(at))
+        outcome_facts_rebuild(conversation_ids=[conversation.pk])
         return event
 
     def resolve(self, conversation, *, at, handoff=None):
@@ -103,17 +113,20 @@ class Story:
         Conversation.objects.filter(pk=conversation.pk).update(team=team)
         if status == Handoff.Status.RESOLVED:
             self.resolve(conversation, at=ended, handoff=handoff)
+        outcome_facts_rebuild(conversation_ids=[conversation.pk])
         handoff.refresh_from_db()
         return handoff
 
     def rating(self, conversation, score, *, handoff=None):
-        return SatisfactionRating.objects.create(
+        rating = SatisfactionRating.objects.create(
             conversation=conversation,
             handoff=handoff,
             subject="human" if handoff else "bot",
             agent=handoff.agent if handoff else None,
             score=score,
         )
+        outcome_facts_rebuild(conversation_ids=[conversation.pk])
+        return rating
 
     def firing(self, rule, conversation, *, decided=False, at=100):
         firing = TriggerFiring.objects.create(

@@ -1,9 +1,11 @@
 from django.core.management import call_command
+from django.utils import timezone
 
 from chat.models import Conversation, Message
 from handoff.models import Handoff
-from reports.metrics import Cohort, Period
+from reports.metrics import Cohort, Period, conversation_cohorts
 from reports.report import report_build
+from tests.reports.test_facts import cohorts_by_definition
 
 
 def test_the_seed_fills_every_cohort_and_the_report_reads_it(db):
@@ -19,3 +21,17 @@ def test_the_seed_fills_every_cohort_and_the_report_reads_it(db):
     assert report.promises[-1].promised > 0 and report.triggers[0].handoffs > 0
     # The sequences moved past the copied ids: an ordinary insert still works.
     Conversation.objects.create(customer=Conversation.objects.first().customer)
+
+
+def test_the_seeded_history_has_its_outcome_inputs_and_the_command_rebuilds_them(db):
+    call_command("seed_reports", conversations=300, messages_per_conversation=6, days=20, verbosity=0)
+    period = Period.last(21)
+    seeded = conversation_cohorts(period=period)
+    Conversation.objects.update(first_resolved_at=None, bot_answered=False, handoff_resolved=False)
+    Handoff.objects.update(csat_score=None)
+    wiped = report_build(period=period)
+
+    call_command("rebuild_report_facts", verbosity=0)
+
+    assert conversation_cohorts(period=period) == seeded == cohorts_by_definition(period, now=timezone.now())
+    assert report_build(period=period).agents != wiped.agents  # the handoffs' CSAT came back too

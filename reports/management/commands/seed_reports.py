@@ -4,9 +4,10 @@
 
 Writes customers, conversations, messages, handoffs, their events, ratings and trigger firings with
 PostgreSQL's COPY (one stream per table), with ids above the current maximum, then moves each
-table's id sequence past them. Each conversation is drawn from one outcome (bot only, bot then a
-person, a person only, reopened, abandoned after a decline / while queued / after the email ask,
-left), so every section of the report has numbers. The seeded trigger rules are disabled: they
+table's id sequence past them and rebuilds the outcome inputs (reports/facts.py: COPY goes past the
+services that keep them). Each conversation is drawn from one outcome (bot only, bot then a person,
+a person only, reopened, abandoned after a decline / while queued / after the email ask, left), so
+every section of the report has numbers. The seeded trigger rules are disabled: they
 exist for the report's per-trigger table and never fire on live traffic. Not for production data.
 """
 
@@ -27,6 +28,7 @@ from django.utils import timezone
 from agents.models import Agent, Team
 from chat.models import Conversation, Customer, Message
 from handoff.models import Handoff, HandoffEvent, SatisfactionRating
+from reports.facts import outcome_facts_rebuild
 from triggers.models import TriggerFiring, TriggerRule
 
 Status, Action = Conversation.Status, HandoffEvent.Action
@@ -82,6 +84,7 @@ class Command(BaseCommand):
             seeder.flush()
             for model in COPIED:
                 _sequence_past_max(model)
+            outcome_facts_rebuild()  # COPY went past the services that keep the outcome inputs
         counts = ", ".join(f"{n:,} {model._meta.verbose_name_plural}" for model, n in seeder.written.items())
         self.stdout.write(f"Seeded {counts} in {time.monotonic() - started:.1f} s.")
 
