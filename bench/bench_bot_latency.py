@@ -145,8 +145,8 @@ class Visitor:
             await self.until(lambda e: e["type"] == "welcome")
             if think:  # visitors arrive spread over one think time instead of all at once
                 await asyncio.sleep(random.uniform(0, think))
-            for question in questions:
-                if await self.ask(question, results) == "handed_off":
+            for number, question in enumerate(questions):
+                if await self.ask(question, results, first=number == 0) == "handed_off":
                     break  # a trigger rule passed the visitor to a person: the bot stays silent from here
                 if think:
                     await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
@@ -161,7 +161,7 @@ class Visitor:
                 if predicate(event):
                     return event, time.perf_counter()
 
-    async def ask(self, question: str, results: dict) -> str:
+    async def ask(self, question: str, results: dict, *, first: bool = False) -> str:
         client_id = uuid.uuid4().hex
         while True:
             sent = time.perf_counter()
@@ -178,6 +178,8 @@ class Visitor:
             await asyncio.sleep(event["retry_after"] or 1)
         seq = event["seq"]
         results["ack"].append((at - sent) * 1000)
+        # A first message also starts the conversation (and brings its welcome): counted apart too.
+        results["ack_first" if first else "ack_later"].append((at - sent) * 1000)
         first_sign = None
         while True:
             event, at = await self.until(
@@ -204,7 +206,7 @@ class Visitor:
 
 def empty_results() -> dict:
     return {
-        "ack": [], "first_event": [], "answer": [], "errors": [],
+        "ack": [], "ack_first": [], "ack_later": [], "first_event": [], "answer": [], "errors": [],
         "rate_limited": 0, "sourced": 0, "declined": 0, "handed_off": 0,
     }  # fmt: skip
 
@@ -223,6 +225,8 @@ async def run_visitors(base_url: str, visitors: int, questions: int, think: floa
         "answers_per_second": round(len(results["answer"]) / wall, 1),
         "send_to_bot_answer": summary(results["answer"]),
         "send_to_ack": summary(results["ack"]),
+        "send_to_ack_first_message": summary(results["ack_first"]),
+        "send_to_ack_later_messages": summary(results["ack_later"]),
         "send_to_first_bot_event": summary(results["first_event"]),
         "answers_with_sources": results["sourced"],
         "answers_declined": results["declined"],

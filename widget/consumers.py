@@ -140,12 +140,12 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         await self._bind(session)
 
     async def on_message(self, event: protocol.SendMessage) -> None:
-        result, broadcasts = await db(self._store_message)(event)
-        if result.new_conversation:
-            await self._bind(result.session)
-        else:
-            self.session = result.session
+        new_visitor = self.session.customer is None
+        result, broadcasts, welcome = await db(self._store_message)(event)
+        self.session = result.session
         message = result.message
+        if welcome is not None:  # the visitor's token and conversation before the ack that lets the widget forget it
+            await self._send_welcome(welcome)
         await self.send_json(
             {
                 "type": "ack",
@@ -155,7 +155,15 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 "duplicate": not result.created,
             }
         )
-        # The message's broadcast (the agents' inbox, the visitor's other tabs) after the ack: see _store_message.
+        # Everything else after the ack. A first message joins the conversation's group before its broadcast
+        # and the answer go out, so this socket gets them (the ack itself needs neither).
+        if result.new_conversation:
+            await self._join()
+            if new_visitor and self.page[0]:
+                await db(services.customer_page_view)(
+                    customer=self.session.customer, url=self.page[0], title=self.page[1]
+                )
+        # The message's broadcast (the agents' inbox, the visitor's other tabs): see _store_message.
         await self._layer_quietly(realtime.asend_held(broadcasts))
         if result.created:
             task = asyncio.create_task(self._answer(message))
@@ -300,20 +308,25 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
     async def _bind(self, session: services.VisitorSession) -> None:
         """Attach the socket to the visitor's conversation (joining before reading, so nothing falls between)."""
         self.session = session
-        if session.conversation is not None:
-            group = realtime.conversation_group(session.conversation.pk)
-            if group != self.group:
-                if self.group:
-                    await self._layer_quietly(self.channel_layer.group_discard(self.group, self.channel_name))
-                self.group = group
-                # The channel layer may be down: chat goes on (stored and acked without it) and
-                # layer_recovered joins the group once it is back.
-                await self._layer_quietly(self.channel_layer.group_add(group, self.channel_name))
-                # The visitor is in the chat now: replies reach them here, not by email.
-                await db(presence.visitor_connection_open)(
-                    conversation_id=session.conversation.pk, channel_name=self.channel_name
-                )
-        welcome = await db(self._welcome)()
+        await self._join()
+        await self._send_welcome(await db(self._welcome)(session))
+
+    async def _join(self) -> None:
+        conversation = self.session.conversation
+        if conversation is None:
+            return
+        group = realtime.conversation_group(conversation.pk)
+        if group != self.group:
+            if self.group:
+                await self._layer_quietly(self.channel_layer.group_discard(self.group, self.channel_name))
+            self.group = group
+            # The channel layer may be down: chat goes on (stored and acked without it) and
+            # layer_recovered joins the group once it is back.
+            await self._layer_quietly(self.channel_layer.group_add(group, self.channel_name))
+            # The visitor is in the chat now: replies reach them here, not by email.
+            await db(presence.visitor_connection_open)(conversation_id=conversation.pk, channel_name=self.channel_name)
+
+    async def _send_welcome(self, welcome: protocol.WelcomeEvent) -> None:
         self.welcomed_at_seq = welcome["last_seq"]
         await self.send_json(welcome)
 
@@ -335,14 +348,14 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             services.customer_page_view(customer=session.customer, url=self.page[0], title=self.page[1])
         return session
 
-    def _welcome(self) -> protocol.WelcomeEvent:
-        conversation = self.session.conversation
+    def _welcome(self, session: services.VisitorSession) -> protocol.WelcomeEvent:
+        conversation = session.conversation
         if conversation is not None:
             conversation.refresh_from_db(fields=["status", "last_seq"])
         messages, seconds = ratelimit.visitor_message_limits()
         return {
             "type": "welcome",
-            "token": self.session.token,
+            "token": session.token,
             "conversation": str(conversation.public_id) if conversation else None,
             "status": conversation.status if conversation else None,
             "status_detail": _status_detail(conversation) if conversation else {},
@@ -355,11 +368,17 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             },
         }
 
-    def _store_message(self, event: protocol.SendMessage) -> tuple[services.VisitorMessageResult, realtime.HeldSends]:
+    def _store_message(
+        self, event: protocol.SendMessage
+    ) -> tuple[services.VisitorMessageResult, realtime.HeldSends, protocol.WelcomeEvent | None]:
         """Store the message; its broadcasts are returned to be sent from the event loop after the ack
-        (sent from this thread at commit, each would wait for the loop and Redis before the ack goes)."""
+        (sent from this thread at commit, each would wait for the loop and Redis before the ack goes).
+        A first message started the conversation: its welcome is read here too, with no hop of its own
+        (nobody else knows the conversation yet, so nothing can change it before the socket joins)."""
         with realtime.sends_held() as broadcasts:
-            return self._store_message_now(event), broadcasts
+            result = self._store_message_now(event)
+        welcome = self._welcome(result.session) if result.new_conversation else None
+        return result, broadcasts, welcome
 
     def _store_message_now(self, event: protocol.SendMessage) -> services.VisitorMessageResult:
         customer = self.session.customer
@@ -386,8 +405,6 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             # The first message was counted against the connection; count it for the new visitor too.
             new_key = f"widget:{result.session.customer.public_id}"
             ratelimit.rate_limit_hit(key=new_key, limit=limit, window_seconds=window)
-            if self.page[0]:
-                services.customer_page_view(customer=result.session.customer, url=self.page[0], title=self.page[1])
         return result
 
     def _history(self, after_seq: int) -> protocol.HistoryEvent:

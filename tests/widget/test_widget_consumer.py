@@ -151,6 +151,7 @@ async def test_the_page_the_visitor_chats_from_is_remembered(open_widget):
     widget = await open_widget()
     await widget.hello(page={"url": "https://shop.example.com/boots", "title": "Boots"})
     await widget.say("Do these run small?")
+    await widget.receive_until("message", sender="bot")  # the page is stored after the ack, before the answer
     customer = await database_sync_to_async(Customer.objects.get)()
     assert customer.attributes["pages"][0]["url"] == "https://shop.example.com/boots"
 
