@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -69,10 +70,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Abs, Cast, Coalesce, ExtractHour, NullIf
+from django.db.models.functions import Abs, Cast, ExtractHour
 from django.utils import timezone
 
-from agents.models import Team
+from agents.models import Agent, Team
 from chat.models import NEGATIVE_FEEDBACK_VALUES, Conversation, Message
 from handoff.models import Handoff
 from handoff.stats import PercentileCont, Seconds
@@ -130,7 +131,8 @@ def ratio(part: float | None, whole: float | None) -> float | None:
 # handoff or rating is read, except the few thumbs-downs (from their own partial index: a visitor can
 # take one back, so it is not kept on the conversation). The CASEs are the module docstring's rules.
 _COHORT_SQL = """
-WITH per AS (  -- which: 0 for the period, 1 for the one before it (the comparison)
+WITH thumbs AS (SELECT conversation_id FROM {message} WHERE {thumbs_down}),  -- hashed once, probed by the CASEs
+per AS (  -- which: 0 for the period, 1 for the one before it (the comparison)
     SELECT c.id, CASE WHEN c.created_at >= %(start)s THEN 0 ELSE 1 END AS which, c.created_at,
         c.first_resolved_at, c.csat_bot AS bot_score, c.csat_human AS human_score,
         CASE
@@ -139,7 +141,7 @@ WITH per AS (  -- which: 0 for the period, 1 for the one before it (the comparis
             WHEN c.handoff_resolved AND c.handoff_resolved_after_bot THEN 'bot_then_human'
             WHEN c.handoff_resolved THEN 'human_only'
             WHEN c.first_resolved_at IS NOT NULL AND c.bot_answered AND NOT c.bot_last_declined
-                 AND thumbs.conversation_id IS NULL
+                 AND c.id NOT IN (SELECT conversation_id FROM thumbs)
                 THEN 'bot_only'
             WHEN c.status <> 'resolved' AND c.last_activity_at >= %(idle_since)s THEN 'in_progress'
             ELSE 'abandoned'
@@ -148,12 +150,10 @@ WITH per AS (  -- which: 0 for the period, 1 for the one before it (the comparis
             WHEN c.handoff_unserved_email_ask THEN 'after_email_ask'
             WHEN c.handoff_unserved THEN 'while_queued'
             WHEN c.bot_last_declined THEN 'after_decline'
-            WHEN thumbs.conversation_id IS NOT NULL THEN 'after_thumbs_down'
+            WHEN c.id IN (SELECT conversation_id FROM thumbs) THEN 'after_thumbs_down'
             ELSE 'left'
         END AS abandon_reason
     FROM {conversation} AS c
-    LEFT JOIN (SELECT DISTINCT conversation_id FROM {message} WHERE {thumbs_down}) AS thumbs
-        ON thumbs.conversation_id = c.id
     WHERE c.created_at >= %(since)s AND c.created_at < %(end)s {team_filter}
 )
 """
@@ -214,12 +214,12 @@ GROUP BY 1, 2, 3, 4
 # Time to resolution (conversation start to first resolution, bot time included) needs no cohort:
 # the period's resolved conversations, one sort per period for both fractions.
 _RESOLUTION = """
-SELECT CASE WHEN created_at >= %(start)s THEN 0 ELSE 1 END AS which,
+SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_resolved_at - created_at))
+           FILTER (WHERE created_at >= %(start)s) AS "0",
        percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_resolved_at - created_at))
-           AS resolution
+           FILTER (WHERE created_at < %(start)s) AS "1"
 FROM {conversation} AS c
 WHERE c.created_at >= %(since)s AND c.created_at < %(end)s {team_filter} AND c.first_resolved_at IS NOT NULL
-GROUP BY 1
 """
 
 
@@ -276,9 +276,9 @@ def outcomes_with_previous(*, period: Period, now: dt.datetime | None = None) ->
 def _outcomes_by_which(*, period: Period, now: dt.datetime | None, previous: bool) -> dict[int, Outcomes]:
     sql, params = _cohort_query(period=period, now=now, select=_GROUPED, previous=previous)
     rows = _fetch(sql, params)
-    resolution = {row["which"]: row["resolution"] for row in _fetch(_format(_RESOLUTION, period), params)}
+    (resolution,) = _fetch(_format(_RESOLUTION, period), params)  # by "which", as text: one row
     return {
-        which: _outcomes([row for row in rows if row["which"] == which], resolution.get(which))
+        which: _outcomes([row for row in rows if row["which"] == which], resolution[str(which)])
         for which in ((0, 1) if previous else (0,))
     }
 
@@ -344,9 +344,10 @@ def _mean(total: float, n: int) -> float | None:
 
 # --- Handoffs: times, triggers, promises, people --------------------------------------------------
 
-WAIT = Seconds(F("first_assigned_at") - F("requested_at"))
-FIRST_RESPONSE = Seconds(F("first_agent_reply_at") - F("requested_at"))
-HANDLING = Seconds(F("ended_at") - F("first_assigned_at"))
+# Handoff.wait_seconds and the others are these intervals' seconds, kept by PostgreSQL (percentiles
+# sort them); means are taken over the exact intervals, as they always were.
+WAIT, FIRST_RESPONSE, HANDLING = F("wait_seconds"), F("first_response_seconds"), F("handling_seconds")
+HANDLING_EXACT = Seconds(F("ended_at") - F("first_assigned_at"))
 
 
 def handoffs_in(*, period: Period) -> QuerySet[Handoff]:
@@ -355,10 +356,14 @@ def handoffs_in(*, period: Period) -> QuerySet[Handoff]:
 
 
 def _percentiles(name: str, expression, **extra) -> dict:
-    return {
-        f"{name}_p50": PercentileCont(expression, fraction=0.5, **extra),
-        f"{name}_p90": PercentileCont(expression, fraction=0.9, **extra),
-    }
+    """p50 and p90 of the expression from one sort, as {name: [p50, p90]} (`_p50_p90` splits it)."""
+    return {name: PercentileCont(expression, fractions=(0.5, 0.9), **extra)}
+
+
+def _p50_p90(row: dict, *names: str) -> dict:
+    for name in names:
+        row[f"{name}_p50"], row[f"{name}_p90"] = row.pop(name) or (None, None)  # None: nothing measured
+    return row
 
 
 RESOLVED_BY_PERSON = Q(status=Handoff.Status.RESOLVED, first_assigned_at__isnull=False)
@@ -383,9 +388,9 @@ def times(*, period: Period) -> Times:
         **_percentiles("wait", WAIT),
         **_percentiles("first_response", FIRST_RESPONSE),
         **_percentiles("handling", HANDLING, filter=RESOLVED_BY_PERSON),
-        handling_mean=Avg(HANDLING, filter=RESOLVED_BY_PERSON),
+        handling_mean=Avg(HANDLING_EXACT, filter=RESOLVED_BY_PERSON),
     )
-    return Times(**handoffs)
+    return Times(**_p50_p90(handoffs, "wait", "first_response", "handling"))
 
 
 @dataclass(frozen=True)
@@ -399,7 +404,7 @@ class HourRow:
 def waits_by_hour(*, period: Period) -> list[HourRow]:
     """Wait percentiles by the hour of day the visitor asked (in TIME_ZONE), all 24 hours."""
     rows = {
-        row["hour"]: row
+        row["hour"]: _p50_p90(row, "wait")
         for row in handoffs_in(period=period)
         .annotate(hour=ExtractHour("requested_at"))
         .values("hour")
@@ -572,14 +577,15 @@ class PeopleRow:
     reopen_rate: float | None  # reopened within REPORTS_REOPEN_DAYS / resolved by them
 
 
-def _people(*, period: Period, by: str, name) -> list[PeopleRow]:
+def _people(*, period: Period, by: str, names: Callable[[list[int]], dict[int, str]]) -> list[PeopleRow]:
+    """Grouped by `by` (agent_id or team_id); `names` names the groups afterwards (a join would carry
+    the names through the sort of every handoff)."""
     # Handoff.reopened_at is the first reopen at or after it ended (kept by handoff.services).
     reopened_in_window = Q(reopened_at__lt=F("ended_at") + dt.timedelta(days=settings.REPORTS_REOPEN_DAYS))
-    rows = (
+    rows = list(
         handoffs_in(period=period)
         .values(by)
         .annotate(
-            name=Max(name),
             handoffs=Count("id"),
             resolved=Count("id", filter=RESOLVED_BY_PERSON),
             first_response_p50=PercentileCont(FIRST_RESPONSE, fraction=0.5),
@@ -590,10 +596,11 @@ def _people(*, period: Period, by: str, name) -> list[PeopleRow]:
         )
         .order_by("-handoffs")
     )
+    named = names([row[by] for row in rows if row[by] is not None])
     return [
         PeopleRow(
             key=row[by],
-            name=row["name"] or "(nobody)",
+            name=named.get(row[by]) or "(nobody)",
             handoffs=row["handoffs"],
             resolved=row["resolved"],
             first_response_p50=row["first_response_p50"],
@@ -609,9 +616,15 @@ def _people(*, period: Period, by: str, name) -> list[PeopleRow]:
 
 def per_agent(*, period: Period) -> list[PeopleRow]:
     """By the agent who had the handoff last (the one who resolved it, after a transfer)."""
-    name = Coalesce(NullIf(F("agent__display_name"), Value("")), F("agent__user__username"))
-    return _people(period=period, by="agent_id", name=name)
+
+    def names(ids: list[int]) -> dict[int, str]:
+        agents = Agent.objects.filter(pk__in=ids).select_related("user")
+        return {agent.pk: agent.display_name or agent.user.username for agent in agents}
+
+    return _people(period=period, by="agent_id", names=names)
 
 
 def per_team(*, period: Period) -> list[PeopleRow]:
-    return _people(period=period, by="team_id", name=F("team__name"))
+    return _people(
+        period=period, by="team_id", names=lambda ids: dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
+    )
