@@ -1,6 +1,7 @@
 // The trigger rule builder: conditions picked from a menu, their options as fields, nested any/all
-// groups. It only writes the rule's JSON into the "conditions" textarea (the stored form, which the
-// server validates with the same code as the API); without JavaScript the textarea is the editor.
+// groups. It writes the rule's JSON into the "conditions" textarea (the stored form, which the server
+// validates with the same code as the API) and follows hand edits of it; without JavaScript the
+// textarea is the editor.
 document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   const menuData = document.getElementById("rule-builder-menu");
@@ -125,15 +126,33 @@ document.addEventListener("DOMContentLoaded", function () {
     return { node, read: () => Array.from(rows.children).map((row) => row.read()) };
   }
 
-  let initial;
-  try { initial = JSON.parse(textarea.value || "[]"); } catch (e) { initial = null; }
-  if (!Array.isArray(initial)) return;  // not a list: leave the JSON to be fixed by hand, as typed
-  const builder = el("div", { id: "rule-builder", class: "rb" });
+  // The JSON stays editable by hand (under "The rule as JSON"), so the two editors follow each other:
+  // a hand edit that parses as a list rebuilds the builder from it, and one that does not pauses the
+  // builder (disabled, with a warning) instead of letting its next change overwrite the typing.
+  const builder = el("fieldset", { id: "rule-builder", class: "rb" });
+  const warning = el("p", { class: "rb-warning errornote", role: "alert" });
+  let top = null;
   const write = () => { textarea.value = JSON.stringify(top.read(), null, 2); };
-  const top = conditionList(initial, write);
-  builder.append(top.node);
+  function follow() {
+    let items;
+    try { items = JSON.parse(textarea.value.trim() || "[]"); } catch (e) { items = null; }
+    const usable = Array.isArray(items);
+    builder.disabled = !usable;
+    warning.hidden = usable;
+    if (!usable) {
+      warning.textContent = "The JSON below is not a list of conditions, so the builder is paused and " +
+        "your edits are kept as typed. Make it a valid list to use the builder again.";
+      return;
+    }
+    top = conditionList(items, write);
+    builder.replaceChildren(top.node);
+  }
   const details = el("details", { class: "rb-json" }, el("summary", { text: "The rule as JSON (the stored form)" }));
+  textarea.parentNode.insertBefore(warning, textarea);
   textarea.parentNode.insertBefore(builder, textarea);
   textarea.parentNode.insertBefore(details, textarea);
   details.append(textarea);
+  textarea.addEventListener("input", follow);
+  follow();
+  if (builder.disabled) details.open = true;  // stored JSON the builder cannot show: the JSON is the editor
 });

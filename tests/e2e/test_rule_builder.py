@@ -1,5 +1,6 @@
 """The rule builder in a real browser: conditions from the menu, a nested any-group, saved as JSON."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,34 @@ def test_a_rule_built_from_the_menu_is_saved_as_json_and_fires_live(page, live_s
     stored = rule.conditions
     rule.refresh_from_db()
     assert rule.conditions == stored
+
+
+def test_the_builder_follows_a_hand_edit_of_the_json_instead_of_overwriting_it(page, live_server_url, manager):
+    sign_in(page, live_server_url)
+    page.goto(live_server_url + "/admin/triggers/triggerrule/add/")
+    builder = page.locator("#rule-builder")
+    builder.locator("select[aria-label='Add a condition']").last.select_option("explicit_request")
+    page.locator(".rb-json summary").click()
+    textarea = page.locator("#id_conditions")
+
+    # Typed by hand: the builder is rebuilt from it...
+    textarea.fill(
+        '[{"kind": "explicit_request"}, {"kind": "customer", "attribute": "plan", "op": "eq", "value": "pro"}]'
+    )
+    customer = builder.locator(".rb-condition[data-kind=customer]")
+    assert customer.locator(".rb-option", has_text="attribute").locator("input").input_value() == "plan"
+    # ...so touching the builder afterwards keeps the hand-made condition.
+    builder.locator("select[aria-label='Add a condition']").last.select_option("sentiment")
+    assert [c["kind"] for c in json.loads(textarea.input_value())] == ["explicit_request", "customer", "sentiment"]
+    assert json.loads(textarea.input_value())[1]["value"] == "pro"
+
+    # Half-typed JSON pauses the builder (it cannot show it) and is left exactly as typed.
+    half_typed = '[{"kind": "customer", "attribute": "pla'
+    textarea.fill(half_typed)
+    assert page.locator(".rb-warning").is_visible()
+    assert builder.locator("select[aria-label='Add a condition']").last.is_disabled()
+    assert textarea.input_value() == half_typed
+    textarea.fill('[{"kind": "explicit_request"}]')  # valid again: the builder is back, with that rule
+    assert not page.locator(".rb-warning").is_visible()
+    assert builder.locator(".rb-condition").count() == 1
+    assert builder.locator("select[aria-label='Add a condition']").last.is_enabled()
