@@ -9,32 +9,21 @@ This module loads numpy (through the probe); knowledge.answers imports it on the
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 
 import numpy as np
-from django.db.models import Count, Max, Q
 
 from knowledge import conf
-from knowledge.models import Article, ArticleClassifier, ExampleQuestion
+from knowledge.current import classifier_for_now, knowledge_fingerprint
+from knowledge.models import ArticleClassifier, ExampleQuestion
 from knowledge.probe import LinearProbe, fit_probe
 
 logger = logging.getLogger(__name__)
 
 _cache_lock = threading.Lock()
 _cache: dict[int, LinearProbe] = {}
-
-
-def knowledge_fingerprint() -> str:
-    """Changes whenever a published article, its example questions or their vectors change."""
-    articles = Article.objects.filter(published=True).aggregate(n=Count("id"), changed=Max("updated_at"))
-    questions = ExampleQuestion.objects.filter(article__published=True).aggregate(
-        n=Count("id", filter=Q(embedding__isnull=False)), last=Max("id")
-    )
-    key = f"{articles['n']}|{articles['changed']}|{questions['n']}|{questions['last']}"
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def classifier_train(*, force: bool = False) -> ArticleClassifier | None:
@@ -79,9 +68,7 @@ def classifier_train(*, force: bool = False) -> ArticleClassifier | None:
 
 def classifier_current() -> LinearProbe | None:
     """The probe for the knowledge base as it is now, or None (none trained yet, or stale)."""
-    classifier_id = (
-        ArticleClassifier.objects.filter(fingerprint=knowledge_fingerprint()).values_list("id", flat=True).first()
-    )
+    classifier_id = classifier_for_now()
     if classifier_id is None:
         return None
     with _cache_lock:

@@ -11,9 +11,11 @@ LOG_DIR = Path(settings.DATA_DIR) / "logs"  # beside the test database: parallel
 @pytest.fixture(autouse=True)
 def _fresh_answer_threshold():
     """The manager's trade-off is cached per process for a few seconds; each test starts from its database."""
+    from chat.db import ReadEvery
     from knowledge.policy import answer_threshold_forget
 
     answer_threshold_forget()
+    ReadEvery.forget_all()  # and the other per-process reads (rules' version, teams' hours, classifier)
     yield
     answer_threshold_forget()
 

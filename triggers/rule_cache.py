@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from chat.db import ReadEvery
 from knowledge.models import Article
 from nlp.embeddings import embed
 from triggers.engine import RuleSet, RuleSpec, compile_rules
@@ -49,9 +50,12 @@ def rules_version_bump() -> None:
                 RuleSetVersion.objects.create(pk=1)
         except IntegrityError:  # another process created it first: its token is just as new
             pass
+    # This process reads the new token at once: in this transaction, and (other threads) once it commits.
+    _current_token.forget()
+    transaction.on_commit(_current_token.forget)
 
 
-def _current_token() -> Any:
+def _read_token() -> Any:
     token = RuleSetVersion.objects.filter(pk=1).values_list("token", flat=True).first()
     if token is None:
         rules_version_bump()
@@ -59,10 +63,7 @@ def _current_token() -> Any:
     return token
 
 
-def _knowledge_fingerprint(categories: frozenset[str]) -> tuple:
-    """Changes when articles that feed intent categories might have changed."""
-    if not categories:
-        return ()
+def _read_knowledge_state() -> tuple:
     found = Article.objects.aggregate(
         n=Count("id", distinct=True),
         latest=Max("updated_at"),
@@ -70,6 +71,23 @@ def _knowledge_fingerprint(categories: frozenset[str]) -> tuple:
         last_question=Max("example_questions__id"),
     )
     return tuple(found.values())
+
+
+# Read at most every second per process (two queries per message otherwise): a change made in another
+# process applies within that time, one made in this process at once (rules_version_bump, and
+# rules_knowledge_changed from triggers.signals).
+_current_token = ReadEvery(_read_token, seconds=1.0)
+_knowledge_state = ReadEvery(_read_knowledge_state, seconds=1.0)
+
+
+def rules_knowledge_changed() -> None:
+    """This process changed an article: read the knowledge base's state again on the next message."""
+    _knowledge_state.forget()
+
+
+def _knowledge_fingerprint(categories: frozenset[str]) -> tuple:
+    """Changes when articles that feed intent categories might have changed."""
+    return _knowledge_state() if categories else ()
 
 
 def _knowledge_examples(categories: frozenset[str]) -> dict[str, list[str]]:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from agents.hours import business_now, team_is_open
 from agents.models import Team
 from agents.selectors import team_default
+from chat.db import ReadEvery
 from chat.models import NEGATIVE_FEEDBACK_VALUES, Conversation, Message
 from nlp.embeddings import embed
 from triggers.engine import ConversationContext, CustomerContext, MessageContext, RuleSet
@@ -53,10 +54,19 @@ def teams_open(*, at: dt.datetime) -> tuple[bool | None, dict[str, bool]]:
     A rule without a team hands off to the default team, so its "business hours" are that team's
     (None when it has no hours): "closed" must not wait for every team to close.
     """
-    teams = Team.objects.filter(business_hours__isnull=False).distinct().prefetch_related("business_hours", "holidays")
+    teams, default_slug = teams_with_hours()
     by_slug = {team.slug: team_is_open(team=team, at=at) for team in teams}
+    return (by_slug.get(default_slug) if default_slug else None), by_slug
+
+
+def _teams_with_hours() -> tuple[list[Team], str | None]:
+    teams = Team.objects.filter(business_hours__isnull=False).distinct().prefetch_related("business_hours", "holidays")
     default = team_default()
-    return (by_slug.get(default.slug) if default else None), by_slug
+    return list(teams), default.slug if default else None
+
+
+# Four queries on every message otherwise; an edit of a team's hours reaches the rules within seconds.
+teams_with_hours = ReadEvery(_teams_with_hours, seconds=5.0)
 
 
 def triggers_context_build(

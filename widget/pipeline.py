@@ -55,8 +55,9 @@ def handle_visitor_message(*, message: Message) -> Message | None:
     4. If none does, the bot answers from the knowledge base.
     """
     sentiment_score_enqueue(message=message)
-    # A fresh row: the caller's instance may be shared with the code that stored the message.
-    conversation = Conversation.objects.get(pk=message.conversation_id)
+    # A fresh row: the caller's instance may be shared with the code that stored the message. The customer
+    # with it: storing the reply checks their email (api.email_channel), which would be a query of its own.
+    conversation = Conversation.objects.select_related("customer").get(pk=message.conversation_id)
     if conversation.status != Conversation.Status.BOT:
         _notify_agents(conversation)
         if _bot_while_waiting(conversation.pk):

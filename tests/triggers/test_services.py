@@ -12,6 +12,7 @@ from agents.models import BusinessHours
 from chat.models import Conversation, Message
 from handoff.models import Handoff
 from tests.factories import TeamFactory
+from triggers import rule_cache
 from triggers.defaults import DEFAULT_RULES
 from triggers.models import RuleSetVersion, TriggerFiring, TriggerRule
 from triggers.rule_cache import rules_compiled
@@ -178,12 +179,18 @@ def test_another_process_editing_rules_is_seen_through_the_version_row(conversat
     TriggerRule.objects.filter(pk=rule.pk).update(enabled=False)
     assert triggers_evaluate_message(message=say("refund")).handoff, "this process has not been told yet"
     RuleSetVersion.objects.update(token=uuid.uuid4())
+    assert triggers_evaluate_message(message=say("refund")).handoff, "the token is read again within a second"
+    rule_cache._current_token.forget()  # as a second later (rule_cache reads the token at most every second)
     assert not triggers_evaluate_message(message=say("refund")).handoff
 
 
-def test_the_cached_rules_cost_one_query(make_rule):
+def test_the_cached_rules_cost_no_query_and_one_a_second(make_rule):
     make_rule("refunds", [REFUND])
     rules_compiled()
+    with CaptureQueriesContext(connection) as queries:
+        rules_compiled()
+    assert len(queries) == 0, "the version token was read just now"
+    rule_cache._current_token.forget()  # as a second later
     with CaptureQueriesContext(connection) as queries:
         rules_compiled()
     assert len(queries) == 1, "the version token"

@@ -1,9 +1,15 @@
 """The visitor's message path costs a fixed, small number of queries (issue 12): acks must never
 queue behind a query that grew with the conversation or the knowledge base."""
 
-import pytest
+import io
 
+import pytest
+from django.core.management import call_command
+
+from chat.models import Message
+from chat.services import message_create
 from tests.factories import ConversationFactory
+from widget.answering import visitor_message_answer
 from widget.services import VisitorSession, visitor_message_receive
 
 pytestmark = pytest.mark.django_db
@@ -29,3 +35,31 @@ def test_a_retried_message_is_answered_with_one_query(django_assert_num_queries)
     with django_assert_num_queries(1):
         result = visitor_message_receive(session=session, client_id="again", text="hello")
     assert not result.created
+
+
+@pytest.fixture
+def demo_company(db):
+    """The benchmarks' company: teams with business hours, the default trigger rules, the knowledge base."""
+    call_command("load_demo", stdout=io.StringIO())
+
+
+@pytest.mark.usefixtures("demo_company")
+def test_answering_a_question_takes_a_fixed_number_of_queries(django_assert_num_queries):
+    conversation = ConversationFactory()
+    first, _ = message_create(conversation=conversation, sender=Message.Sender.VISITOR, text="How do I return an item?")
+    visitor_message_answer(message_id=first.pk)  # compiles the rules, loads the classifier
+    question, _ = message_create(
+        conversation=conversation, sender=Message.Sender.VISITOR, text="How long does shipping take?"
+    )
+    # The message (is it still unhandled?), the advisory lock, the unhandled messages up to it, the
+    # conversation with its customer; the rules: firings already logged for it, the conversation, its counts,
+    # its recent messages (their version, the teams' hours and the knowledge base's state are read at most
+    # every second or few per process); the bot's history; retrieval: ef_search, two nearest-neighbour and
+    # two full-text queries, the question's lexemes, the articles; storing the reply: lock the conversation
+    # and read its status, mark the question handled, lock it for the insert and read last_seq, bump it,
+    # insert; the unlock. Plus the reply transaction's savepoint pair (BEGIN/COMMIT in production).
+    with django_assert_num_queries(24):
+        visitor_message_answer(message_id=question.pk)
+    reply = conversation.messages.get(seq=4)
+    assert reply.sender == Message.Sender.BOT and reply.metadata["reply_to"] == question.seq
+    assert not reply.metadata["declined"]
