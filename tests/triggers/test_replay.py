@@ -7,6 +7,7 @@ from django.urls import reverse
 from chat.models import Message
 from handoff.models import Handoff
 from tests.reports.conftest import Story
+from tests.support.services import wait_for
 from triggers.models import TriggerRule
 from triggers.replay import replay_job_read, rule_replay
 
@@ -124,6 +125,34 @@ def test_with_a_worker_the_replay_is_a_job_whose_progress_the_page_shows(
     assert replay_job_read(job_id=job_id)["would_hand_off"] == 3
     assert "Conversations it would have handed off</th><td>3</td>" in page
     assert admin_client.get(reverse("admin:triggers_triggerrule_replay_job", args=["nope"])).status_code == 404
+
+
+@pytest.mark.redis
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)  # the worker reads the history: it must be committed
+def test_a_real_worker_runs_the_replay_job_and_the_page_reads_its_result(
+    admin_client, history, settings, celery_worker, redis_url
+):
+    settings.REDIS_URL = redis_url
+    # The worker writes the job's progress and summary to its cache (Redis, from REDIS_URL): read the same.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+
+    response = admin_client.post(reverse("admin:triggers_triggerrule_replay"), rule_post())
+
+    assert response.status_code == 302
+    job_id = response["Location"].rstrip("/").rsplit("/", 1)[1]
+    summary = wait_for(
+        lambda: (replay_job_read(job_id=job_id) or {}).get("state") == "done" and replay_job_read(job_id=job_id),
+        timeout=90,
+        what="the worker to finish the replay",
+    )
+    assert (summary["would_hand_off"], summary["overlap"], summary["new_handoffs"]) == (3, 2, 1)
+    assert summary["missed"] == [history["parcel_needed"].pk]
+    assert (
+        "Conversations it would have handed off</th><td>3</td>"
+        in admin_client.get(response["Location"]).content.decode()
+    )
+    assert not TriggerRule.objects.exists()  # replayed, never saved
 
 
 def test_the_rule_form_offers_the_replay(admin_client, no_rules):
