@@ -75,16 +75,19 @@ def triggers_context_build(
     ruleset: RuleSet | None = None,
     vector: Any = None,
     now: dt.datetime | None = None,
+    conversation: Conversation | None = None,
 ) -> tuple[MessageContext, ConversationContext, CustomerContext]:
     """Read what the rules may look at: the message, the recent conversation, the customer.
 
-    Queries: the conversation with its customer, the counts, the recent messages; the teams'
-    hours only when a rule reads business hours. The embedding model runs only when a rule needs
-    vectors (one batch: this message, plus the visitor's recent ones for "rephrasing").
+    Queries: the conversation with its customer (unless given), the counts, the recent messages;
+    the teams' hours only when a rule reads business hours (cached per process for a few seconds).
+    The embedding model runs only when a rule needs vectors (one batch: this message, plus the
+    visitor's recent ones for "rephrasing").
     """
     at_now = now is None
     now = now or timezone.now()
-    conversation = Conversation.objects.select_related("customer").get(pk=message.conversation_id)
+    if conversation is None:
+        conversation = Conversation.objects.select_related("customer").get(pk=message.conversation_id)
     counts = Message.objects.filter(conversation_id=conversation.pk, seq__lte=message.seq).aggregate(
         total=Count("id"),
         visitor=Count("id", filter=Q(sender=Message.Sender.VISITOR)),

@@ -105,12 +105,14 @@ def triggers_evaluate_message(
     phase: Phase = "message",
     vector: Any = None,
     now: dt.datetime | None = None,
+    conversation: Conversation | None = None,
 ) -> TriggerDecision:
     """Run the rules on a visitor message, log what fired, add tags; return what else to do.
 
     phase "message": every rule, as the message arrives (sentiment conditions are false until
     it is scored). phase "sentiment": after scoring, the rules that read sentiment and have not
-    already fired for this message. `vector` is the message's embedding if the caller has it.
+    already fired for this message. `vector` is the message's embedding and `conversation` its
+    conversation with the customer, read just now, if the caller has them.
     """
     nothing = TriggerDecision(conversation_id=message.conversation_id, message_id=message.pk, phase=phase)
     if message.sender != Message.Sender.VISITOR:
@@ -120,7 +122,9 @@ def triggers_evaluate_message(
     if not ruleset.rules:
         return nothing
     already = set(TriggerFiring.objects.filter(message=message, rule__isnull=False).values_list("rule_id", flat=True))
-    contexts = triggers_context_build(message=message, ruleset=ruleset, vector=vector, now=now)
+    contexts = triggers_context_build(
+        message=message, ruleset=ruleset, vector=vector, now=now, conversation=conversation
+    )
     result = evaluate(ruleset, *contexts, phase=phase, skip_rule_ids=already)
     if not result.matches:
         return dataclasses.replace(nothing, result=result)

@@ -64,7 +64,7 @@ def handle_visitor_message(*, message: Message) -> Message | None:
             return bot_reply(conversation=conversation, question=message)
         services.message_mark_handled(message=message)
         return None
-    decision = triggers_evaluate_message(message=message, phase="message")
+    decision = triggers_evaluate_message(message=message, phase="message", conversation=conversation)
     if not decision.handoff:
         triggers_decision_apply(decision=decision)
         return bot_reply(conversation=conversation, question=message)
