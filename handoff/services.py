@@ -160,16 +160,18 @@ def _transition(
 def _announce(
     *, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent, notice: _Notice | None = None
 ) -> None:
-    """Tell the visitor in the chat, then their widget, the others waiting in the queue, and the inboxes."""
+    """Tell the visitor in the chat, then their widget, the inboxes, and the others waiting in the queue
+    (last: their positions are read from the database once the transaction commits, and the commit
+    hooks run in order, so the inboxes are not kept waiting behind those queries)."""
     if notice is not None:
         message_create(
             conversation=conversation, sender=Message.Sender.SYSTEM, text=notice.text, metadata=notice.metadata
         )
     handoff_broadcast_state(conversation=conversation, handoff=handoff, event=event)
+    handoff_broadcast_inbox(conversation=conversation, handoff=handoff)
     if handoff is not None:
         joined = handoff if event.to_status == Status.QUEUED else None
         handoff_broadcast_queue_positions(team_id=handoff.team_id, after=joined)
-    handoff_broadcast_inbox(conversation=conversation, handoff=handoff)
 
 
 def _waiting_notice(*, handoff: Handoff, preface: str = "", info: WaitInfo | None = None) -> _Notice:

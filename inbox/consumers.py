@@ -46,6 +46,15 @@ from inbox.transcript import transfer_note_open
 
 logger = logging.getLogger(__name__)
 
+
+def db(func):
+    """Run ORM code in a worker thread of its own, not in Channels' one thread-sensitive thread: that
+    thread also runs every sync HTTP view of the process (the inbox's own pages and posts), so a push
+    rendered there waits behind them. Each call here is self-contained (its own queries, nothing kept
+    on the connection); one socket's calls still run one at a time, as its events arrive."""
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
 CLOSE_SIGNED_OUT = 4401  # signed out, deactivated or the password changed: the tab must sign in again
 CLOSE_NO_ACCESS = 4403  # this conversation (or the inbox) is no longer theirs
 CLOSE_TOO_BIG = 1009  # "message too big", RFC 6455
@@ -85,12 +94,11 @@ class InboxConsumer(AsyncWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
-        await self.accept()
         if self.agent is not None:
-            await database_sync_to_async(AgentConnection.objects.create)(
-                agent=self.agent, channel_name=self.channel_name
-            )
+            # Before the accept: once the tab is connected, its presence row is there to count.
+            await db(AgentConnection.objects.create)(agent=self.agent, channel_name=self.channel_name)
             self.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat())
+        await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "heartbeat", None) is not None:
@@ -98,7 +106,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         if getattr(self, "agent", None) is not None:
-            await database_sync_to_async(self._forget_connection)()
+            await db(self._forget_connection)()
             # The last tab closing makes the agent away, unless another tab opens within the grace period.
             asyncio.get_running_loop().create_task(self._away_after(settings.HANDOFF_PRESENCE_GRACE_SECONDS))
 
@@ -149,7 +157,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         if message["type"].startswith(CHECKED_PUSHES):
             if self.closing:
                 return  # closed for lost access: nothing more reaches this tab
-            if code := await database_sync_to_async(self._access_lost)():
+            if code := await db(self._access_lost)():
                 self.closing = True
                 await self.close(code=code)
                 return
@@ -208,7 +216,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     # --- database work, in a thread ------------------------------------------------------------
 
-    @database_sync_to_async
+    @db
     def _load_identity(self):
         agent = agent_for_user(self.user)
         team_ids = [team.pk for team in agent.teams.all()] if agent else []
@@ -231,7 +239,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         self.user, self.agent = user, agent
         return None
 
-    @database_sync_to_async
+    @db
     def _visible(self, conversation_id: int):
         return visible_conversation(user=self.user, conversation_id=conversation_id)
 
@@ -239,7 +247,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         AgentConnection.objects.filter(channel_name=self.channel_name).delete()
 
     async def _heartbeat(self) -> None:
-        touch = database_sync_to_async(agent_connection_touch)
+        touch = db(agent_connection_touch)
         while True:
             await asyncio.sleep(CONNECTION_HEARTBEAT_SECONDS)
             try:
@@ -255,21 +263,21 @@ class InboxConsumer(AsyncWebsocketConsumer):
             return agent_mark_away_if_gone(agent_id=self.agent.pk, connected_tabs=tabs)
 
         try:
-            await database_sync_to_async(check)()
+            await db(check)()
         except Exception:  # a background check must never take the server down
             logger.exception("presence check failed for agent %s", self.agent.pk)
 
-    @database_sync_to_async
+    @db
     def _render_sidebar(self) -> str:
         return render_to_string("inbox/partials/sidebar.html", sidebar_context(user=self.user, agent=self.agent))
 
-    @database_sync_to_async
+    @db
     def _render_cue(self, conversation_id: int) -> str:
         """The new-assignment cue, with the note the previous agent left for this one."""
         note = transfer_note_open(conversation_id=conversation_id)
         return render_to_string("inbox/partials/cue.html", {"conversation_id": conversation_id, "transfer_note": note})
 
-    @database_sync_to_async
+    @db
     def _render_header_and_sidebar(self) -> str:
         html = render_to_string("inbox/partials/sidebar.html", sidebar_context(user=self.user, agent=self.agent))
         conversation = visible_conversation(user=self.user, conversation_id=self.conversation_id)
@@ -278,7 +286,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
             html += render_to_string("inbox/partials/conversation_header.html", {**context, "oob": True})
         return html
 
-    @database_sync_to_async
+    @db
     def _render_resume(self) -> str:
         conversation = visible_conversation(user=self.user, conversation_id=self.conversation_id)
         if conversation is None:
@@ -288,7 +296,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         context = conversation_context(user=self.user, agent=self.agent, conversation=conversation)
         return render_to_string("inbox/partials/resume.html", context)
 
-    @database_sync_to_async
+    @db
     def _render_message(self, seq: int) -> str:
         message = (
             Message.objects.select_related("author__agent")
@@ -302,7 +310,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
             conversation_mark_read(agent=self.agent, conversation=conversation)  # it is on their screen
         return render_to_string("inbox/partials/transcript_append.html", {"message": message})
 
-    @database_sync_to_async
+    @db
     def _render_note(self, note_id: int) -> str:
         note = (
             InternalNote.objects.select_related("author")

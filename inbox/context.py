@@ -16,13 +16,26 @@ from inbox.transcript import transcript_entries, transfer_note_open
 from inbox.triage import SNOOZE_CHOICES
 
 SIDEBAR_QUEUE = 50  # the rest are a click away in the Unassigned view
+# What the sidebar's rows show. It is re-rendered on every queue change for every open inbox, so its
+# rows load only these columns (a handoff's summary, context and trigger JSON are a few kB each).
+_SIDEBAR_ROW_FIELDS = (
+    "conversation_id",
+    "priority",
+    "reason",
+    "requested_at",
+    "team__name",
+    "conversation__customer__name",
+    "conversation__customer__email",
+    "conversation__customer__public_id",
+    "conversation__customer__attributes",
+)
 
 
 def sidebar_context(*, user, agent: Agent | None) -> dict:
     # Snoozed ones are out of the queue until they wake (inbox.lists counts them the same way).
     awake = Q(conversation__snoozed_at__isnull=True) | Q(conversation__snoozed_until__lte=timezone.now())
-    queue = list(inbox_queue(user=user).filter(awake)[:SIDEBAR_QUEUE])
-    mine = list(inbox_mine(agent=agent))
+    queue = list(_sidebar_rows(inbox_queue(user=user).filter(awake))[:SIDEBAR_QUEUE])
+    mine = list(_sidebar_rows(inbox_mine(agent=agent)))
     counts = view_counts(user=user, agent=agent)
     return {
         "agent": agent,
@@ -36,6 +49,10 @@ def sidebar_context(*, user, agent: Agent | None) -> dict:
         "sla_warn": settings.INBOX_SLA_WARN_SECONDS,
         "sla_breach": settings.INBOX_SLA_BREACH_SECONDS,
     }
+
+
+def _sidebar_rows(handoffs):
+    return handoffs.select_related(None).select_related("conversation__customer", "team").only(*_SIDEBAR_ROW_FIELDS)
 
 
 def header_context(*, agent: Agent | None, conversation: Conversation) -> dict:
