@@ -81,9 +81,7 @@ def test_a_rule_built_from_the_menu_is_saved_as_json_and_fires_live(page, live_s
     decision = triggers_evaluate_message(message=message)
     assert decision.handoff and decision.rule.pk == rule.pk and decision.priority == 5
 
-    # Opened again, the builder shows the stored rule, and saving it untouched keeps its JSON. (One test:
-    # the live server caches content types, which a transactional test's flush renumbers, so a second
-    # test saving in admin would fail on the admin log's foreign key.)
+    # Opened again, the builder shows the stored rule, and saving it untouched keeps its JSON.
     page.goto(live_server_url + f"/admin/triggers/triggerrule/{rule.pk}/change/")
     value = page.locator(".rb-condition[data-kind=customer] .rb-option", has_text="value").locator("input")
     assert value.input_value() == '["pro","enterprise"]'
@@ -123,3 +121,9 @@ def test_the_builder_follows_a_hand_edit_of_the_json_instead_of_overwriting_it(p
     assert not page.locator(".rb-warning").is_visible()
     assert builder.locator(".rb-condition").count() == 1
     assert builder.locator("select[aria-label='Add a condition']").last.is_enabled()
+
+    # Saved through the admin form, in the same run as the test above that saved one too.
+    page.fill("#id_name", "Asked for a person")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/triggers/triggerrule/", timeout=30_000)
+    assert TriggerRule.objects.get(name="Asked for a person").conditions == [{"kind": "explicit_request"}]
