@@ -257,9 +257,10 @@ if LLM_PROVIDER != "none" and not LLM_MODEL:
 # knowledge/tradeoff.py; the trade-off on CLINC150 in bench/knowledge_results.md). Managers may
 # override it in admin (Answer settings). Other knowledge constants: knowledge/conf.py.
 HANDOFF_ANSWER_THRESHOLD = env_float("HANDOFF_ANSWER_THRESHOLD", 0.5)
-# Threads answering visitors in each web process: extractive answers are CPU work (a few threads
-# suffice), a chat model's are mostly waiting on the network.
-WIDGET_BOT_THREADS = env_int("WIDGET_BOT_THREADS", 4 if LLM_PROVIDER == "none" else 32, minimum=1)
+# Threads answering visitors in each web process: extractive answers are CPU work (on 2 cores, 2 threads
+# answered most per second and kept acks quickest: more only fight the acks for the GIL), a chat model's
+# are mostly waiting on the network.
+WIDGET_BOT_THREADS = env_int("WIDGET_BOT_THREADS", 2 if LLM_PROVIDER == "none" else 32, minimum=1)
 # Where visitors are answered (widget/answering.py): in the web process's bot threads (the default:
 # the lowest latency on one box, bench/results-scale.md), or as durable Celery work that any number of
 # workers share (HANDOFF_ANSWER_IN_WORKERS=1: acks late, a killed worker's answer is redone by another).
