@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -29,19 +30,83 @@ class Headline:
     csat_human: float | None
 
 
-@dataclass(frozen=True)
+def _part(read):
+    """A part of the report: read from the database the first time it is used, then kept (so a
+    table's CSV reads only what that table shows), in a transaction of its own whose queries may
+    hash and sort a whole period (100k conversations) in memory: with the default 4 MB they spill
+    to disk and PostgreSQL plans sorts instead of hashes."""
+
+    @functools.wraps(read)
+    def in_memory(report):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            return read(report)
+
+    return functools.cached_property(in_memory)
+
+
 class Report:
-    period: Period
-    headline: Headline
-    previous: Headline | None
-    outcomes: metrics.Outcomes
-    times: metrics.Times
-    waits_by_hour: list[metrics.HourRow]
-    triggers: list[metrics.TriggerRow]
-    promises: list[metrics.PromiseRow]
-    agents: list[metrics.PeopleRow]
-    teams: list[metrics.PeopleRow]
-    roi: Roi
+    """The whole report for a period: what the page, the CSV export and the JSON endpoint show."""
+
+    PARTS = ("headline", "previous", "outcomes", "times", "waits_by_hour", "triggers", "promises", "agents",
+             "teams", "roi")  # fmt: skip
+
+    def __init__(self, *, period: Period, roi_inputs: RoiInputs, compare: bool, now: dt.datetime) -> None:
+        self.period, self.roi_inputs, self.compare, self.now = period, roi_inputs, compare, now
+
+    @_part
+    def _outcomes(self) -> tuple[metrics.Outcomes, metrics.Outcomes | None]:
+        if self.compare:  # both periods in the same pass over the conversations
+            return metrics.outcomes_with_previous(period=self.period, now=self.now)
+        return metrics.outcomes(period=self.period, now=self.now), None
+
+    @property
+    def outcomes(self) -> metrics.Outcomes:
+        return self._outcomes[0]
+
+    @_part
+    def times(self) -> metrics.Times:
+        return metrics.times(period=self.period)
+
+    @property
+    def headline(self) -> Headline:
+        return _headline(self.outcomes, self.times)
+
+    @_part
+    def previous(self) -> Headline | None:
+        before = self._outcomes[1]
+        return _headline(before, metrics.times(period=self.period.previous())) if before is not None else None
+
+    @_part
+    def waits_by_hour(self) -> list[metrics.HourRow]:
+        return metrics.waits_by_hour(period=self.period)
+
+    @_part
+    def triggers(self) -> list[metrics.TriggerRow]:
+        return metrics.triggers(period=self.period, conversations=self.outcomes.conversations)
+
+    @_part
+    def promises(self) -> list[metrics.PromiseRow]:
+        return metrics.wait_promises(period=self.period)
+
+    @_part
+    def agents(self) -> list[metrics.PeopleRow]:
+        return metrics.per_agent(period=self.period)
+
+    @_part
+    def teams(self) -> list[metrics.PeopleRow]:
+        return metrics.per_team(period=self.period)
+
+    @property
+    def roi(self) -> Roi:
+        return roi_compute(
+            inputs=self.roi_inputs,
+            bot_resolved=self.outcomes.by_cohort[metrics.Cohort.BOT_ONLY],
+            automation_rate=self.outcomes.automation_rate,
+            handling_mean_seconds=self.times.handling_mean,
+            conversations=self.outcomes.conversations,
+            period_days=self.period.days,
+        )
 
 
 def _headline(outcomes: metrics.Outcomes, times: metrics.Times) -> Headline:
@@ -61,41 +126,8 @@ def _headline(outcomes: metrics.Outcomes, times: metrics.Times) -> Headline:
 def report_build(
     *, period: Period, roi_inputs: RoiInputs | None = None, compare: bool = True, now: dt.datetime | None = None
 ) -> Report:
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Its queries hash and sort whole periods (100k conversations): with the default 4 MB they
-        # spill to disk and PostgreSQL plans sorts instead of hashes. For this transaction only.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        return _report(period=period, roi_inputs=roi_inputs, compare=compare, now=now or timezone.now())
-
-
-def _report(*, period: Period, roi_inputs: RoiInputs | None, compare: bool, now: dt.datetime) -> Report:
-    times = metrics.times(period=period)
-    previous = None
-    if compare:
-        outcomes, outcomes_before = metrics.outcomes_with_previous(period=period, now=now)
-        previous = _headline(outcomes_before, metrics.times(period=period.previous()))
-    else:
-        outcomes = metrics.outcomes(period=period, now=now)
-    return Report(
-        period=period,
-        headline=_headline(outcomes, times),
-        previous=previous,
-        outcomes=outcomes,
-        times=times,
-        waits_by_hour=metrics.waits_by_hour(period=period),
-        triggers=metrics.triggers(period=period, conversations=outcomes.conversations),
-        promises=metrics.wait_promises(period=period),
-        agents=metrics.per_agent(period=period),
-        teams=metrics.per_team(period=period),
-        roi=roi_compute(
-            inputs=roi_inputs or RoiInputs(),
-            bot_resolved=outcomes.by_cohort[metrics.Cohort.BOT_ONLY],
-            automation_rate=outcomes.automation_rate,
-            handling_mean_seconds=times.handling_mean,
-            conversations=outcomes.conversations,
-            period_days=period.days,
-        ),
-    )
+    """The report, read part by part as it is used (see `_part`)."""
+    return Report(period=period, roi_inputs=roi_inputs or RoiInputs(), compare=compare, now=now or timezone.now())
 
 
 def report_as_dict(report: Report) -> dict:
@@ -114,7 +146,7 @@ def report_as_dict(report: Report) -> dict:
             return str(value)  # Decimal, Team
         return value
 
-    data = plain({f.name: getattr(report, f.name) for f in dataclasses.fields(report) if f.name != "period"})
+    data = plain({name: getattr(report, name) for name in Report.PARTS})
     period = report.period
     data["period"] = {
         "start": period.start.isoformat(),

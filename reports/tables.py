@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.urls import reverse
@@ -44,7 +45,11 @@ class Table:
     title: str
     note: str
     columns: list[Column]
-    rows: list[Any]
+    source: Callable[[], list[Any]]  # called when the rows are first used: a CSV reads only its table
+
+    @cached_property
+    def rows(self) -> list[Any]:
+        return self.source()
 
     def display_rows(self) -> list[list[tuple[str, str | None]]]:
         return [[(c.show(c.value(row)), c.link(row) if c.link else None) for c in self.columns] for row in self.rows]
@@ -75,8 +80,18 @@ def _handoffs_link(verdict: str | None = None):
 
 
 def report_tables(report: Report) -> list[Table]:
-    outcomes, times = report.outcomes, report.times
-    reasons = [(AbandonReason(key).label, n) for key, n in outcomes.abandoned_by_reason.items()]
+    def reasons():
+        return [(AbandonReason(key).label, n) for key, n in report.outcomes.abandoned_by_reason.items()]
+
+    def times():
+        times, outcomes = report.times, report.outcomes
+        return [
+            ("Wait for a person", times.wait_p50, times.wait_p90),
+            ("First human response", times.first_response_p50, times.first_response_p90),
+            ("Human handling time", times.handling_p50, times.handling_p90),
+            ("Time to resolution", outcomes.resolution_p50, outcomes.resolution_p90),
+        ]
+
     return [
         Table(
             "cohorts",
@@ -92,7 +107,7 @@ def report_tables(report: Report) -> list[Table]:
                 Column("Ratings", _attr("csat_responses")),
                 Column("Response rate", _attr("csat_response_rate"), percent),
             ],
-            outcomes.cohorts,
+            lambda: report.outcomes.cohorts,
         ),
         Table(
             "abandoned",
@@ -113,12 +128,7 @@ def report_tables(report: Report) -> list[Table]:
                 Column("p50", lambda r: r[1], duration_text),
                 Column("p90", lambda r: r[2], duration_text),
             ],
-            [
-                ("Wait for a person", times.wait_p50, times.wait_p90),
-                ("First human response", times.first_response_p50, times.first_response_p90),
-                ("Human handling time", times.handling_p50, times.handling_p90),
-                ("Time to resolution", outcomes.resolution_p50, outcomes.resolution_p90),
-            ],
+            times,
         ),
         Table(
             "triggers",
@@ -137,7 +147,7 @@ def report_tables(report: Report) -> list[Table]:
                 Column("Precision", _attr("precision"), percent),
                 Column("CSAT", _attr("csat"), score),
             ],
-            report.triggers,
+            lambda: report.triggers,
         ),
         Table(
             "promises",
@@ -154,10 +164,10 @@ def report_tables(report: Report) -> list[Table]:
                 Column("Unserved", _attr("unserved")),
                 Column("Email asked", _attr("email_asked")),
             ],
-            report.promises,
+            lambda: report.promises,
         ),
-        _people_table("agents", "Per agent", "By the agent who had the handoff last.", report.agents),
-        _people_table("teams", "Per team", "By the team the handoff was with.", report.teams),
+        _people_table("agents", "Per agent", "By the agent who had the handoff last.", lambda: report.agents),
+        _people_table("teams", "Per team", "By the team the handoff was with.", lambda: report.teams),
         Table(
             "daily",
             "By day",
@@ -169,7 +179,7 @@ def report_tables(report: Report) -> list[Table]:
                 Column("Finished", _attr("finished")),
                 Column("Automation", _attr("automation_rate"), percent),
             ],
-            outcomes.by_day,
+            lambda: report.outcomes.by_day,
         ),
         Table(
             "hours",
@@ -180,12 +190,12 @@ def report_tables(report: Report) -> list[Table]:
                 Column("Handoffs", _attr("handoffs")),
                 *_durations(("wait_p50", "Wait p50"), ("wait_p90", "Wait p90")),
             ],
-            report.waits_by_hour,
+            lambda: report.waits_by_hour,
         ),
     ]
 
 
-def _people_table(name: str, title: str, note: str, rows) -> Table:
+def _people_table(name: str, title: str, note: str, rows: Callable[[], list[Any]]) -> Table:
     return Table(
         name,
         title,

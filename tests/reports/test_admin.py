@@ -5,6 +5,8 @@ import io
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from handoff.models import Handoff
 from tests.reports.conftest import NOW
@@ -88,6 +90,19 @@ def test_every_table_exports_as_csv_with_raw_values(client, manager, seeded):
     for name in ("abandoned", "times", "triggers", "promises", "agents", "teams", "daily", "hours"):
         assert client.get(URL, {"export": name}).status_code == 200
     assert client.get(URL, {"export": "nope"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "table, reads",
+    [("hours", {"handoff_handoff": 1}), ("agents", {"handoff_handoff": 1}), ("cohorts", {"chat_conversation": 2})],
+)
+def test_a_tables_csv_reads_only_what_that_table_shows(client, manager, seeded, table, reads):
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(URL, {"export": table}).status_code == 200
+    report_tables = ("chat_conversation", "handoff_handoff", "triggers_triggerfiring")
+    read = {name: sum(f'FROM "{name}"' in q["sql"] for q in queries.captured_queries) for name in report_tables}
+    assert read == {name: reads.get(name, 0) for name in report_tables}
 
 
 def test_the_json_has_the_same_numbers_as_the_page(client, manager, seeded):

@@ -12,6 +12,7 @@ from reports.facts import outcome_facts_rebuild
 class Command(BaseCommand):
     help = "Recompute every conversation's report outcome inputs from its messages, events, handoffs and ratings."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args, verbosity: int, **options) -> None:
         rebuilt = outcome_facts_rebuild()
-        self.stdout.write(f"Rebuilt the outcome inputs of {rebuilt:,} conversations.")
+        if verbosity:
+            self.stdout.write(f"Rebuilt the outcome inputs of {rebuilt:,} conversations.")
