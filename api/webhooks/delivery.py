@@ -3,7 +3,8 @@
 1. `webhook_event_emit` runs inside the transaction of the change (a message, a handoff, ...). It
    stores one WebhookDelivery per subscribed endpoint and queues them once the transaction commits:
    a rolled-back change announces nothing, and a broker that is down loses nothing (the beat sweep
-   sends what was never queued). With no endpoint registered it costs one cache read.
+   sends what was never queued). With no endpoint registered it costs a look at this process's copy
+   of the endpoint list (refreshed from the shared cache every few seconds).
 2. `webhook_delivery_attempt` claims the delivery (one worker wins), POSTs the signed body through
    the outbound guard (private addresses refused, connect/total timeouts), and records the attempt.
 3. A failure is retried with exponential backoff up to WEBHOOK_MAX_ATTEMPTS; WEBHOOK_DISABLE_AFTER
@@ -32,6 +33,7 @@ from redis.exceptions import RedisError
 from api.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.webhooks.events import envelope, without_personal_data
 from api.webhooks.signing import SIGNATURE_HEADER, webhook_signature
+from chat.db import ReadEvery
 from outbound import Client, OutboundError
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,11 @@ Status = WebhookDelivery.Status
 
 
 def endpoints_active() -> list[dict[str, Any]]:
+    """The active endpoints (read-only), from this process's copy while it is fresh (see below)."""
+    return _endpoints_here()
+
+
+def _endpoints_shared() -> list[dict[str, Any]]:
     # The cache is Redis with REDIS_URL: while it is down, read the table (this runs inside the
     # transaction storing every visitor message, which must not fail for want of a cache).
     try:
@@ -66,8 +73,17 @@ def endpoints_active() -> list[dict[str, Any]]:
     return endpoints
 
 
+# Each process also keeps the list for a few seconds: it is asked inside the transaction of every stored
+# message, and a Redis round trip each time is a wait on the visitor's ack. An endpoint changed in this
+# process applies at once; one changed in another (a worker disabling a failing endpoint) within this time.
+ENDPOINTS_LOCAL_SECONDS = 2.0
+_endpoints_here = ReadEvery(_endpoints_shared, seconds=ENDPOINTS_LOCAL_SECONDS)
+
+
 def endpoints_changed() -> None:
     cache.delete(ENDPOINTS_CACHE_KEY)
+    _endpoints_here.forget()
+    transaction.on_commit(_endpoints_here.forget)  # other threads may have read the old rows meanwhile
 
 
 def _wants(endpoint: dict[str, Any], event_type: str, channel: str | None) -> bool:

@@ -4,6 +4,8 @@ queue behind a query that grew with the conversation or the knowledge base."""
 import io
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
 
 from chat.models import Message
@@ -26,6 +28,27 @@ def test_storing_a_visitor_message_takes_a_fixed_number_of_queries(django_assert
     with django_assert_num_queries(8):
         result = visitor_message_receive(session=session, client_id="second", text="second")
     assert result.created and result.message.seq == 2
+
+
+class CountingCache(LocMemCache):
+    """The local-memory cache, counting its reads (Redis in production: each read a round trip)."""
+
+    reads = 0
+
+    def get(self, *args, **kwargs):
+        CountingCache.reads += 1
+        return super().get(*args, **kwargs)
+
+
+def test_storing_messages_reads_the_shared_cache_once_for_the_webhook_endpoints(settings):
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.CountingCache", "LOCATION": "counting"}}
+    caches["default"].clear()
+    CountingCache.reads = 0
+    conversation = ConversationFactory()  # its conversation.created event reads the endpoint list
+    session = VisitorSession(customer=conversation.customer, conversation=conversation)
+    for n in range(3):
+        visitor_message_receive(session=session, client_id=f"m{n}", text="hello")
+    assert CountingCache.reads == 1, "this process keeps the endpoint list for a few seconds"
 
 
 def test_a_retried_message_is_answered_with_one_query(django_assert_num_queries):
