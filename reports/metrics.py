@@ -212,14 +212,12 @@ GROUP BY 1, 2, 3, 4
 """
 
 # Time to resolution (conversation start to first resolution, bot time included) needs no cohort:
-# the period's resolved conversations, one sort per period for both fractions.
+# the period's resolved conversations, one sort for both fractions. The period's only: the
+# comparison with the previous period shows no resolution times.
 _RESOLUTION = """
 SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_resolved_at - created_at))
-           FILTER (WHERE created_at >= %(start)s) AS "0",
-       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM first_resolved_at - created_at))
-           FILTER (WHERE created_at < %(start)s) AS "1"
 FROM {conversation} AS c
-WHERE c.created_at >= %(since)s AND c.created_at < %(end)s {team_filter} AND c.first_resolved_at IS NOT NULL
+WHERE c.created_at >= %(start)s AND c.created_at < %(end)s {team_filter} AND c.first_resolved_at IS NOT NULL
 """
 
 
@@ -268,7 +266,8 @@ def outcomes(*, period: Period, now: dt.datetime | None = None) -> Outcomes:
 
 
 def outcomes_with_previous(*, period: Period, now: dt.datetime | None = None) -> tuple[Outcomes, Outcomes]:
-    """The period's outcomes and the previous period's, read in the same passes over the conversations."""
+    """The period's outcomes and the previous period's, read in the same pass over the conversations
+    (the previous period's without the time-to-resolution percentiles: the comparison shows none)."""
     by_which = _outcomes_by_which(period=period, now=now, previous=True)
     return by_which[0], by_which[1]
 
@@ -276,9 +275,11 @@ def outcomes_with_previous(*, period: Period, now: dt.datetime | None = None) ->
 def _outcomes_by_which(*, period: Period, now: dt.datetime | None, previous: bool) -> dict[int, Outcomes]:
     sql, params = _cohort_query(period=period, now=now, select=_GROUPED, previous=previous)
     rows = _fetch(sql, params)
-    (resolution,) = _fetch(_format(_RESOLUTION, period), params)  # by "which", as text: one row
+    with connection.cursor() as cursor:
+        cursor.execute(_format(_RESOLUTION, period), params)
+        (resolution,) = cursor.fetchone()
     return {
-        which: _outcomes([row for row in rows if row["which"] == which], resolution[str(which)])
+        which: _outcomes([row for row in rows if row["which"] == which], resolution if which == 0 else None)
         for which in ((0, 1) if previous else (0,))
     }
 
