@@ -3,10 +3,10 @@
     .venv/bin/python manage.py seed_reports --conversations 100000 --messages-per-conversation 10
     .venv/bin/python bench/bench_reports.py [--repeat 3]
 
-Runs the admin report view in-process (Django's test client against the configured database, the
-embedded one under var/ by default): the time is the server's (queries, Python, template), no
-network. Prints one JSON object: per view the median and the slowest of the runs, and the counts
-it ran on.
+Runs the admin report view and GET /api/v1/reports/ in-process (Django's test client against the
+configured database, the embedded one under var/ by default): the time is the server's (queries,
+Python, template), no network. Prints one JSON object: per view the median and the slowest of the
+runs, and the counts it ran on.
 """
 
 import argparse
@@ -37,6 +37,8 @@ def main() -> None:
     from django.test import Client, override_settings
 
     from agents.models import Team
+    from api.models import ApiToken
+    from api.tokens import api_token_issue
     from chat.models import Conversation, Message
 
     with connection.cursor() as cursor:
@@ -65,8 +67,14 @@ def main() -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # The API's GET /api/v1/reports/ too (DRF, a manager's read token): the same report as the JSON export.
+    token = ApiToken(user=manager, name="bench_reports", scopes=[ApiToken.Scope.READ])
+    secret = api_token_issue(token=token)
     with override_settings(STORAGES=plain_static):
         _run(client, url, views, args.repeat, results)
+        api_views = {"API /api/v1/reports/, 90 days": {"days": "90"}}
+        _run(client, "/api/v1/reports/", api_views, args.repeat, results, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    token.delete()
     print(
         json.dumps(
             {
@@ -89,12 +97,12 @@ def _backend_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _run(client, url, views, repeat, results) -> None:
+def _run(client, url, views, repeat, results, **headers) -> None:
     """Wall time, and CPU time (this process + its database backend): on a shared, loaded machine the
     wall time includes waiting for a core; the CPU time is what the view costs on an idle one."""
     from django.db import connection
 
-    client.get(url, {"days": "7"})  # the connection is open, templates compiled
+    client.get(url, {"days": "7"}, **headers)  # the connection is open, templates compiled
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
@@ -102,7 +110,7 @@ def _run(client, url, views, repeat, results) -> None:
         wall, cpu = [], []
         for _ in range(repeat):
             started, cpu_started = time.perf_counter(), time.process_time() + _backend_cpu_seconds(backend)
-            response = client.get(url, query)
+            response = client.get(url, query, **headers)
             wall.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() + _backend_cpu_seconds(backend) - cpu_started) * 1000)
             assert response.status_code == 200, (name, response.status_code)
