@@ -166,7 +166,10 @@ CELERY_BEAT_SCHEDULE = {
     # Snoozes that reached their time end, and the inboxes hear of it (the lists already show them).
     "inbox-wake-snoozed": {"task": "inbox.tasks.wake_snoozed_conversations", "schedule": 30.0},
     # Visitor messages whose sentiment task was lost (e.g. the broker was down) are scored late.
-    "triggers-score-unscored-messages": {"task": "triggers.tasks.score_unscored_messages", "schedule": 60.0},
+    "triggers-score-unscored-messages": {
+        "task": "triggers.tasks.score_unscored_messages",
+        "schedule": env_float("SENTIMENT_SWEEP_SECONDS", 60.0),
+    },
     # A source left "running" by a killed worker is marked failed, so it can be run again.
     "knowledge-recover-stale-sources": {"task": "knowledge.tasks.recover_stale_sources", "schedule": 300.0},
     "suggestions": {"task": "knowledge.tasks.generate_suggestions_nightly", "schedule": crontab(minute=30, hour=3)},
@@ -274,6 +277,9 @@ WIDGET_ANSWER_SWEEP_IN_PROCESS = not REDIS_URL
 # lost (an answer takes milliseconds, a queue at saturation a few seconds).
 HANDOFF_ANSWER_SWEEP_SECONDS = env_float("HANDOFF_ANSWER_SWEEP_SECONDS", 15.0)
 HANDOFF_ANSWER_LOST_AFTER_SECONDS = env_float("HANDOFF_ANSWER_LOST_AFTER_SECONDS", 20.0)
+# The same for sentiment scores (triggers.tasks.score_unscored_messages): less urgent than an answer.
+SENTIMENT_SWEEP_SECONDS = env_float("SENTIMENT_SWEEP_SECONDS", 60.0)
+SENTIMENT_LOST_AFTER_SECONDS = env_float("SENTIMENT_LOST_AFTER_SECONDS", 60.0)
 
 # --- Outbound requests (crawls, later webhooks): see outbound/ ----------------------------------
 # Networks exempt from the private-address guard, e.g. "10.0.5.0/24" for an intranet help centre.

@@ -6,15 +6,16 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
 from triggers.selectors import messages_unscored
 
 logger = logging.getLogger(__name__)
 
-# Visitor messages the sweep picks up: old enough that their own task should have run, young
-# enough that scoring them still matters for live rules and reports.
-SWEEP_AFTER = dt.timedelta(minutes=1)
+# Visitor messages the sweep picks up: old enough that their own task should have run
+# (settings.SENTIMENT_LOST_AFTER_SECONDS), young enough that scoring them still matters for live rules
+# and reports.
 SWEEP_WITHIN = dt.timedelta(days=2)
 SWEEP_BATCH = 500
 
@@ -42,7 +43,8 @@ def score_message_sentiment(message_id: int) -> None:
 def score_unscored_messages() -> int:
     """Beat task: enqueue scoring for visitor messages the worker missed (it was down, or the
     enqueue failed). Idempotent: scoring a message twice stores the same score and logs nothing new."""
-    message_ids = messages_unscored(older_than=SWEEP_AFTER, newer_than=SWEEP_WITHIN, limit=SWEEP_BATCH)
+    lost_after = dt.timedelta(seconds=settings.SENTIMENT_LOST_AFTER_SECONDS)
+    message_ids = messages_unscored(older_than=lost_after, newer_than=SWEEP_WITHIN, limit=SWEEP_BATCH)
     for message_id in message_ids:
         transaction.on_commit(lambda message_id=message_id: score_message_sentiment.delay(message_id))
     if message_ids:
