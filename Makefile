@@ -38,7 +38,8 @@ test: install-dev
 test-unit: install-dev
 	$(BIN)/python -m pytest --ignore=tests/e2e --ignore=tests/faults
 
-# Real Daphne, Celery worker, beat and a redis-server of its own, killed and restarted mid-traffic (~1 min each).
+# Real Daphne, Celery worker, beat, a redis-server of its own and the embedded PostgreSQL, each killed,
+# stopped or restarted mid-traffic; prints the fault table (8 cases, ~6 min on a busy 2-core machine).
 test-faults: install-dev
 	$(BIN)/python -m pytest tests/faults -q
 
