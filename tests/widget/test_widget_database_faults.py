@@ -26,16 +26,17 @@ ACCEPT_MESSAGES = (
 )
 
 
+def execute(sql: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
 @pytest.fixture
 def database_refuses_messages():
-    def accept() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(ACCEPT_MESSAGES)
-
-    with connection.cursor() as cursor:
-        cursor.execute(REFUSE_MESSAGES)
-    yield database_sync_to_async(accept)
-    accept()
+    """Storing a message fails until the test awaits the fixture's value (the fault is over)."""
+    execute(REFUSE_MESSAGES)
+    yield lambda: database_sync_to_async(execute)(ACCEPT_MESSAGES)
+    execute(ACCEPT_MESSAGES)
 
 
 async def test_a_message_the_database_refused_is_named_in_the_error_and_stored_once_when_sent_again(
@@ -56,18 +57,9 @@ async def test_a_message_the_database_refused_is_named_in_the_error_and_stored_o
 
 @pytest.fixture
 def database_without_customers():
-    """Reading a visitor fails as after a botched migration: the table is not there."""
-
-    def put_back() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE IF EXISTS chat_customer_away RENAME TO chat_customer")
-
-    def take_away() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE chat_customer RENAME TO chat_customer_away")
-
-    yield database_sync_to_async(take_away)
-    put_back()
+    """Reading a visitor fails, as after a botched migration, once the test awaits the fixture's value."""
+    yield lambda: database_sync_to_async(execute)("ALTER TABLE chat_customer RENAME TO chat_customer_away")
+    execute("ALTER TABLE IF EXISTS chat_customer_away RENAME TO chat_customer")
 
 
 async def test_a_hello_the_database_failed_closes_the_socket_so_the_widget_says_hello_again(
