@@ -490,6 +490,15 @@
     maxSeq = 0;
   }
 
+  // Where a resume starts: the last seq up to which every message is here, not the highest one. An ack
+  // can come before a reply stored just ahead of it that is still on its way over the channel layer;
+  // resuming after the ack's seq on a reconnect in between skipped that reply for good.
+  function gaplessSeq() {
+    var seq = 0;
+    while (bySeq[seq + 1]) seq++;
+    return seq;
+  }
+
   var lastDetail = {};
   function handle(ev) {
     switch (ev.type) {
@@ -507,7 +516,7 @@
         lastDetail = ev.status_detail || lastDetail;
         showStatus(ev.status || status, lastDetail);
         if (first) {
-          if (ev.conversation) send({ type: "resume", after_seq: maxSeq });
+          if (ev.conversation) send({ type: "resume", after_seq: gaplessSeq() });
           flushOutbox();
           if (wantPerson) requestPerson();
         }

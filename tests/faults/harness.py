@@ -151,6 +151,14 @@ class Visitor:
         self.sent.add(client_id)
         self._sent_at[client_id] = time.monotonic()
 
+    def gapless_seq(self) -> int:
+        """Where widget.js resumes: the last seq up to which every message is on the screen (an ack can
+        come before a reply stored just ahead of it: resuming after the highest seq would skip that reply)."""
+        seq = 0
+        while seq + 1 in self.received:
+            seq += 1
+        return seq
+
     async def run(self, stop: asyncio.Event) -> None:
         """Stay connected (reconnecting after any failure) until `stop` is set and the outbox is empty."""
         while not (stop.is_set() and not self.outbox):
@@ -185,7 +193,7 @@ class Visitor:
             if kind == "welcome":
                 self.token, self.conversation = event["token"] or self.token, event["conversation"] or self.conversation
                 if not welcomed and self.conversation:
-                    await socket.send(json.dumps({"type": "resume", "after_seq": max(self.received, default=0)}))
+                    await socket.send(json.dumps({"type": "resume", "after_seq": self.gapless_seq()}))
                 welcomed = True
             elif kind == "ack":
                 if event["client_id"] in self.outbox:
