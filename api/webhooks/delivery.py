@@ -83,7 +83,10 @@ _endpoints_here = ReadEvery(_endpoints_shared, seconds=ENDPOINTS_LOCAL_SECONDS)
 def endpoints_changed() -> None:
     cache.delete(ENDPOINTS_CACHE_KEY)
     _endpoints_here.forget()
-    transaction.on_commit(_endpoints_here.forget)  # other threads may have read the old rows meanwhile
+    # Inside a transaction, other threads may read the old rows until it commits: forget again then.
+    # (Asking get_autocommit() would open a connection, which callers outside the database need not have.)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_endpoints_here.forget)
 
 
 def _wants(endpoint: dict[str, Any], event_type: str, channel: str | None) -> bool:
