@@ -348,9 +348,11 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             services.customer_page_view(customer=session.customer, url=self.page[0], title=self.page[1])
         return session
 
-    def _welcome(self, session: services.VisitorSession) -> protocol.WelcomeEvent:
+    def _welcome(self, session: services.VisitorSession, *, started_now: bool = False) -> protocol.WelcomeEvent:
+        """started_now: the conversation was created by this very message, so the instance in hand has its
+        status and last seq, and it has no handoff to describe (two queries fewer before a first ack)."""
         conversation = session.conversation
-        if conversation is not None:
+        if conversation is not None and not started_now:
             conversation.refresh_from_db(fields=["status", "last_seq"])
         messages, seconds = ratelimit.visitor_message_limits()
         return {
@@ -358,7 +360,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             "token": session.token,
             "conversation": str(conversation.public_id) if conversation else None,
             "status": conversation.status if conversation else None,
-            "status_detail": _status_detail(conversation) if conversation else {},
+            "status_detail": _status_detail(conversation) if conversation and not started_now else {},
             "last_seq": conversation.last_seq if conversation else 0,
             "email_replies": settings.EMAIL_REPLIES_SENT,
             "limits": {
@@ -377,7 +379,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         (nobody else knows the conversation yet, so nothing can change it before the socket joins)."""
         with realtime.sends_held() as broadcasts:
             result = self._store_message_now(event)
-        welcome = self._welcome(result.session) if result.new_conversation else None
+        welcome = self._welcome(result.session, started_now=True) if result.new_conversation else None
         return result, broadcasts, welcome
 
     def _store_message_now(self, event: protocol.SendMessage) -> services.VisitorMessageResult:

@@ -12,6 +12,7 @@ from chat.models import Message
 from chat.services import message_create
 from tests.factories import ConversationFactory
 from widget.answering import visitor_message_answer
+from widget.consumers import WidgetConsumer
 from widget.services import VisitorSession, visitor_message_receive
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,12 @@ def test_answering_a_question_takes_a_fixed_number_of_queries(django_assert_num_
     reply = conversation.messages.get(seq=4)
     assert reply.sender == Message.Sender.BOT and reply.metadata["reply_to"] == question.seq
     assert not reply.metadata["declined"]
+
+
+def test_a_first_messages_welcome_costs_no_query(django_assert_num_queries):
+    """The welcome that goes before a first message's ack describes the conversation just started."""
+    result = visitor_message_receive(session=VisitorSession(customer=None, conversation=None), client_id="a", text="hi")
+    with django_assert_num_queries(0):
+        welcome = WidgetConsumer()._welcome(result.session, started_now=True)
+    assert (welcome["status"], welcome["last_seq"], welcome["status_detail"]) == ("bot", 1, {})
+    assert welcome["token"] and welcome["conversation"] == str(result.session.conversation.public_id)
