@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -198,51 +199,55 @@ async def run(port: int, session_key: str, handoffs: int, cpu: ServerCpu) -> dic
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--handoffs", type=int, default=200)
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
-    env = {
+def bench_env(redis_url: str) -> dict[str, str]:
+    return {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "HANDOFF_DATA_DIR": str(ROOT / "var" / "bench-handoff"),
-        "REDIS_URL": args.redis,
+        "REDIS_URL": redis_url,
         "LOG_LEVEL": "WARNING",
         # Every simulated visitor is 127.0.0.1: the per-address budgets (widget/budgets.py) would refuse them.
         **{f"WIDGET_BUDGET_{kind}": "1000000,1000000,60" for kind in ("CONNECT", "CONVERSATION", "HANDOFF")},
     }
+
+
+def start_daphne(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, int]:
+    """A Daphne on a free port. Tasks go to Redis (no worker needed for these paths): Daphne with eager
+    tasks would run sentiment scoring inline, which a production web process does not."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(log_path, "wb")  # noqa: SIM115 - the child keeps it; closed when this process exits
+    daphne = subprocess.Popen(
+        [str(Path(sys.executable).with_name("daphne")), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    for _ in range(600):  # up to a minute: Daphne starts slowly on a busy machine
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return daphne, port
+        except OSError:
+            time.sleep(0.1)
+    daphne.terminate()
+    raise TimeoutError(f"Daphne did not listen on {port} within a minute; see {log_path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--handoffs", type=int, default=200)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    args = parser.parse_args()
+    env = bench_env(args.redis)
     import redis
 
     redis.Redis.from_url(args.redis).flushdb()
     session_key, _ = prepare(env)
-    # Daphne with eager tasks would run sentiment scoring inline; the benchmark measures the
-    # path a production web process takes, so tasks go to Redis (no worker needed for this path).
-    daphne = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("daphne")),
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(args.port),
-            "config.asgi:application",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    daphne, port = start_daphne(env, ROOT / "var" / "bench-handoff" / "daphne.log")
     try:
-        for _ in range(600):  # up to a minute: Daphne starts slowly on a busy machine
-            try:
-                import socket
-
-                socket.create_connection(("127.0.0.1", args.port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         cpu = ServerCpu(daphne.pid, Path(env["HANDOFF_DATA_DIR"]) / "pgdata")
-        result = asyncio.run(run(args.port, session_key, args.handoffs, cpu))
+        result = asyncio.run(run(port, session_key, args.handoffs, cpu))
         floor = asyncio.run(group_send_floor(args.redis))
     finally:
         daphne.terminate()
