@@ -1,12 +1,18 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from widget.ratelimit import rate_limit_hit
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
+@pytest.fixture(autouse=True, params=["local memory", "redis"])
+def fresh_cache(request, settings):
+    """Every test counts in the local-memory cache and in a real Redis (one script call there)."""
     from django.core.cache import cache
 
+    if request.param == "redis":
+        location = request.getfixturevalue("redis_url")
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}}
     cache.clear()
 
 
@@ -56,3 +62,11 @@ def test_visitors_are_limited_separately():
         hit(start + i * 0.1, key="a")
     assert not hit(start + 1, key="a").allowed
     assert hit(start + 1, key="b").allowed
+
+
+@pytest.mark.parametrize("fresh_cache", ["redis"], indirect=True)  # the shared cache, where processes race
+def test_concurrent_senders_get_exactly_the_limit():
+    start = 1_000_000.0
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        verdicts = list(pool.map(lambda i: hit(start + 0.001 * (i % 3)), range(40)))
+    assert sum(verdict.allowed for verdict in verdicts) == 10
