@@ -3,8 +3,13 @@ import os
 from celery import Celery
 from celery.signals import worker_init
 from django.db import connection
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# redis:// and rediss:// brokers through our Redis transport: a worker must outlive a Redis restart
+# (config/broker.py says which kombu defect killed it).
+TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "config.broker:Transport"
 
 app = Celery("handoff")
 app.config_from_object("django.conf:settings", namespace="CELERY")
