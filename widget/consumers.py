@@ -393,7 +393,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         limit, window = ratelimit.visitor_message_limits()
         key = f"widget:{customer.public_id}" if customer else f"widget:{self.channel_name}"
         verdict = ratelimit.rate_limit_hit(key=key, limit=limit, window_seconds=window)
-        if not verdict.allowed:
+        if not verdict.allowed and not self._stored_before(event.client_id):  # a stored one is acked again
             raise RateLimited(
                 ProtocolError(
                     "rate_limited",
@@ -402,12 +402,27 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 ),
                 retry_after=verdict.retry_after,
             )
-        result = services.visitor_message_receive(session=self.session, client_id=event.client_id, text=event.text)
+        # Only messages stored now count. One the database failed to store gives its slot back, or the
+        # widget's retries would be refused once the database is back (issue 17: acks waited 13-17 s
+        # after a 10 s PostgreSQL outage); so does the retry of one stored before, which counted then.
+        try:
+            result = services.visitor_message_receive(session=self.session, client_id=event.client_id, text=event.text)
+        except Exception:
+            ratelimit.rate_limit_release(verdict)
+            raise
+        if not result.created:
+            ratelimit.rate_limit_release(verdict)
         if customer is None:
             # The first message was counted against the connection; count it for the new visitor too.
             new_key = f"widget:{result.session.customer.public_id}"
             ratelimit.rate_limit_hit(key=new_key, limit=limit, window_seconds=window)
         return result
+
+    def _stored_before(self, client_id: str) -> bool:
+        conversation = self.session.conversation
+        if conversation is None:
+            return False
+        return selectors.message_with_client_id(conversation_id=conversation.pk, client_id=client_id) is not None
 
     def _history(self, after_seq: int) -> protocol.HistoryEvent:
         conversation = self.session.conversation

@@ -4,7 +4,8 @@ that shares the cache (Redis), per process with the default local-memory cache.
 The window is approximated from two fixed buckets, the current one and the previous one
 weighted by how much of it still overlaps the window (the approach Cloudflare describes):
 two cache keys per visitor, no per-request list to trim. Rejected attempts are not counted,
-so a visitor who waits `retry_after` seconds can send again.
+so a visitor who waits `retry_after` seconds can send again; an allowed event that did not happen
+after all (a message the database failed to store) is given back with `rate_limit_release`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 class RateLimitResult:
     allowed: bool
     retry_after: float  # seconds until one more would be allowed (0 when allowed)
+    counted_in: str | None = None  # the cache key the event was counted in, for rate_limit_release
 
 
 def visitor_message_limits() -> tuple[int, int]:
@@ -44,6 +46,13 @@ end
 redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, current, previous}
+"""
+# Giving an event back: a DECR keeps the key's expiry, and a key that already expired stays gone.
+_RELEASE_SCRIPT = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
 """
 
 
@@ -64,8 +73,25 @@ def rate_limit_hit(*, key: str, limit: int, window_seconds: int, now: float | No
         logger.warning("Rate limits unavailable (Redis down); allowing %s", key)
         return RateLimitResult(allowed=True, retry_after=0.0)
     if allowed:
-        return RateLimitResult(allowed=True, retry_after=0.0)
+        return RateLimitResult(allowed=True, retry_after=0.0, counted_in=current_key)
     return RateLimitResult(allowed=False, retry_after=_retry_after(current, previous, elapsed, limit, window_seconds))
+
+
+def rate_limit_release(verdict: RateLimitResult) -> None:
+    """Uncount the event `verdict` allowed and counted, which did not happen after all."""
+    if verdict.counted_in is None:  # refused, or allowed uncounted while Redis was down
+        return
+    cache = caches[settings.WIDGET_RATE_LIMIT_CACHE]
+    try:
+        if isinstance(cache, RedisCache):
+            key = cache.make_and_validate_key(verdict.counted_in)
+            cache._cache.get_client(key, write=True).register_script(_RELEASE_SCRIPT)(keys=[key])
+        else:
+            cache.decr(verdict.counted_in)
+    except ValueError:  # local memory: the bucket expired meanwhile, so the event no longer counts anyway
+        pass
+    except RedisError:
+        logger.warning("Rate limits unavailable (Redis down); %s keeps a count it gave back", verdict.counted_in)
 
 
 def _hit_in_cache(

@@ -2,7 +2,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from widget.ratelimit import rate_limit_hit
+from widget.ratelimit import rate_limit_hit, rate_limit_release
 
 
 @pytest.fixture(autouse=True, params=["local memory", "redis"])
@@ -62,6 +62,33 @@ def test_visitors_are_limited_separately():
         hit(start + i * 0.1, key="a")
     assert not hit(start + 1, key="a").allowed
     assert hit(start + 1, key="b").allowed
+
+
+def test_an_event_given_back_frees_its_slot():
+    start = 1_000_000.0
+    verdicts = [hit(start + i * 0.1) for i in range(10)]
+    rate_limit_release(verdicts[-1])  # e.g. the message failed to store
+    assert hit(start + 1.0).allowed
+    assert not hit(start + 1.1).allowed
+
+
+def test_giving_back_a_refused_event_frees_nothing():
+    start = 1_000_000.0
+    for i in range(10):
+        hit(start + i * 0.1)
+    refused = hit(start + 1.0)
+    rate_limit_release(refused)
+    assert not hit(start + 1.1).allowed
+
+
+def test_an_event_given_back_after_its_count_expired_takes_no_other_slot():
+    from django.core.cache import cache
+
+    start = 1_000_000.0
+    verdict = hit(start)
+    cache.clear()  # as when the bucket expired meanwhile
+    rate_limit_release(verdict)
+    assert sum(hit(start + 1 + i * 0.1).allowed for i in range(11)) == 10
 
 
 @pytest.mark.parametrize("fresh_cache", ["redis"], indirect=True)  # the shared cache, where processes race
