@@ -1,8 +1,11 @@
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from knowledge.hnsw import ef_search_wanted
 from knowledge.models import Article
-from knowledge.retrieval import retrieve
+from knowledge.retrieval import retrieve, search
 from knowledge.services import article_upsert, articles_embed
+from nlp.embeddings import embed_one
 
 
 @pytest.mark.django_db
@@ -50,3 +53,42 @@ def test_unpublished_articles_are_never_retrieved(demo_kb):
 @pytest.mark.django_db
 def test_retrieval_on_an_empty_knowledge_base_returns_nothing():
     assert retrieve(query="where is my order") == []
+
+
+@pytest.mark.django_db
+def test_hybrid_search_is_one_query(demo_kb, django_assert_num_queries):
+    question = "How do I return an item?"
+    vector = embed_one(question)
+    # The nearest example questions and chunks, the full-text matches of both, their articles: one statement.
+    with django_assert_num_queries(1):
+        hits = search(query=question, vector=vector)
+    assert hits[0].article_id == demo_kb["returns"].pk
+    assert hits[0].title == demo_kb["returns"].title and hits[0].url == "/help/returns"
+    assert hits[0].fts > 0 and hits[0].question_similarity > 0 and hits[0].chunks
+
+
+def _ef_search(on) -> str:
+    with on.cursor() as cursor:
+        cursor.execute("SHOW hnsw.ef_search")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_every_new_database_session_starts_with_the_searchs_ef_search():
+    """A reconnect (CONN_MAX_AGE, a dropped connection) is a new session: it gets the setting again."""
+    assert _ef_search(connection) == str(ef_search_wanted())
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            # Set before the session loaded pgvector's library: still set once it has.
+            cursor.execute("SELECT '[1, 0]'::vector <=> '[0, 1]'::vector")
+        assert _ef_search(other) == str(ef_search_wanted()) != "40"  # pgvector's default
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db
+def test_a_changed_candidate_count_changes_ef_search_for_the_transaction(demo_kb, settings):
+    settings.HANDOFF_VECTOR_CANDIDATES = 90
+    search(query="where is my order", vector=embed_one("where is my order"))
+    assert _ef_search(connection) == "110"

@@ -78,11 +78,11 @@ def test_answering_a_question_takes_a_fixed_number_of_queries(django_assert_num_
     # The message (is it still unhandled?), the advisory lock, the unhandled messages up to it, the
     # conversation with its customer; the rules: firings already logged for it, its counts,
     # its recent messages (their version, the teams' hours and the knowledge base's state are read at most
-    # every second or few per process); the bot's history; retrieval: ef_search, two nearest-neighbour and
-    # two full-text queries, the question's lexemes, the articles; storing the reply: lock the conversation
+    # every second or few per process); the bot's history; retrieval: one statement (both nearest-neighbour
+    # lists, both full-text lists, the articles; ef_search is the session's); storing the reply: lock the conversation
     # and read its status, mark the question handled, lock it for the insert and read last_seq, bump it,
     # insert; the unlock. Plus the reply transaction's savepoint pair (BEGIN/COMMIT in production).
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(17):
         visitor_message_answer(message_id=question.pk)
     reply = conversation.messages.get(seq=4)
     assert reply.sender == Message.Sender.BOT and reply.metadata["reply_to"] == question.seq
