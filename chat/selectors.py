@@ -60,9 +60,12 @@ def messages_unhandled(*, older_than: dt.timedelta, newer_than: dt.timedelta, li
 
 
 def messages_unhandled_up_to(*, conversation_id: int, seq: int) -> list[Message]:
-    """A conversation's visitor messages up to `seq` still waiting for the pipeline, in the order sent."""
+    """A conversation's visitor messages up to `seq` still waiting for the pipeline, in the order sent,
+    each with the conversation and its customer as they were when read."""
     return list(
         Message.objects.filter(
             conversation_id=conversation_id, sender=Message.Sender.VISITOR, handled_at__isnull=True, seq__lte=seq
-        ).order_by("seq")
+        )
+        .select_related("conversation__customer")
+        .order_by("seq")
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Case, F, Value, When
@@ -21,6 +22,24 @@ def conversation_start(*, customer: Customer | None = None, channel: str = Conve
         return Conversation.objects.create(customer=customer, channel=channel)
 
 
+class LockedConversation(NamedTuple):
+    """What writers of a conversation decide on, read under its row lock."""
+
+    status: str
+    last_seq: int
+    snoozed_at: dt.datetime | None
+    team_id: int | None
+
+
+def conversation_lock(*, conversation: Conversation) -> LockedConversation:
+    """Lock the conversation's row until the caller's transaction ends, and read it."""
+    return LockedConversation(
+        *Conversation.objects.select_for_update()
+        .values_list("status", "last_seq", "snoozed_at", "team_id")
+        .get(pk=conversation.pk)
+    )
+
+
 def message_create(
     *,
     conversation: Conversation,
@@ -29,12 +48,15 @@ def message_create(
     author=None,
     client_id: str = "",
     metadata: dict[str, Any] | None = None,
+    locked: LockedConversation | None = None,
 ) -> tuple[Message, bool]:
     """Store a message with the conversation's next seq and broadcast it after commit.
 
     Returns (message, created). A client_id already used in this conversation returns the
     stored message and False, so a retried send is stored once. Callers validate the text
-    (widget.protocol does it for the widget).
+    (widget.protocol does it for the widget). `locked`: the row as the caller locked it in this
+    same transaction (conversation_lock) and has not written since, so it is not locked and read
+    a second time.
     """
     if sender not in Message.Sender.values:
         raise ValueError(f"Unknown sender {sender!r}")
@@ -53,11 +75,9 @@ def message_create(
         # The row lock serialises writers of this conversation: the client_id check below cannot
         # race another insert, and seq is allocated gap-free (last_seq is read and bumped under
         # the lock; bumping it before the check would burn a seq whenever the check finds a retry).
-        last_seq, snoozed_at, team_id = (
-            Conversation.objects.select_for_update()
-            .values_list("last_seq", "snoozed_at", "team_id")
-            .get(pk=conversation.pk)
-        )
+        if locked is None:
+            locked = conversation_lock(conversation=conversation)
+        _status, last_seq, snoozed_at, team_id = locked
         if client_id and (existing := message_with_client_id(conversation_id=conversation.pk, client_id=client_id)):
             return existing, False
         seq = last_seq + 1

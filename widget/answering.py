@@ -18,10 +18,8 @@ oldest first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -71,27 +69,37 @@ def visitor_message_dispatch(*, message_id: int) -> None:
 
 def visitor_message_answer(*, message_id: int) -> None:
     """Run the pipeline for this message and any earlier one of its conversation still unhandled."""
-    message = Message.objects.filter(pk=message_id, sender=Message.Sender.VISITOR).first()
-    if message is None or message.handled_at is not None:
+    locked = _conversation_lock(message_id)
+    if locked is None:
         return
-    with _conversation_lock(message.conversation_id):
-        for pending in messages_unhandled_up_to(conversation_id=message.conversation_id, seq=message.seq):
-            pipeline.handle_visitor_message(message=pending)
-
-
-@contextlib.contextmanager
-def _conversation_lock(conversation_id: int) -> Iterator[None]:
-    """A session-level advisory lock: held across the pipeline's own transactions (the typing
-    indicator and streamed tokens must go out before the reply commits), released by the
-    connection closing if the process dies."""
-    key = conversation_id % 2**31
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, key])
+    conversation_id, seq = locked
     try:
-        yield
+        for n, pending in enumerate(messages_unhandled_up_to(conversation_id=conversation_id, seq=seq)):
+            # The conversation as read with the messages, under the lock: current for the first one
+            # only, since handling it may change the conversation.
+            pipeline.handle_visitor_message(message=pending, conversation=pending.conversation if n == 0 else None)
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, key])
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, conversation_id % 2**31])
+
+
+# The message, if it is a visitor's still unhandled, and its conversation's lock: one round trip. A
+# session-level advisory lock: held across the pipeline's own transactions (the typing indicator and
+# streamed tokens must go out before the reply commits), released by the connection closing if the
+# process dies. Taken only for the row the WHERE lets through; what it waited for is read afterwards,
+# by the next statement (this one's snapshot predates the wait).
+_LOCK_SQL = """
+SELECT conversation_id, seq, pg_advisory_lock(%s, mod(conversation_id, 2147483648)::integer)
+FROM chat_message WHERE id = %s AND sender = %s AND handled_at IS NULL
+"""
+
+
+def _conversation_lock(message_id: int) -> tuple[int, int] | None:
+    """(conversation id, seq) of an unhandled visitor message, its conversation locked; else None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, [_LOCK_NAMESPACE, message_id, Message.Sender.VISITOR])
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
 
 
 def answers_sweep() -> int:

@@ -44,7 +44,7 @@ WAITING_DECLINE_TEXT = "I'm not sure about that one; the person who joins you wi
 DELTA_FLUSH_SECONDS = 0.05
 
 
-def handle_visitor_message(*, message: Message) -> Message | None:
+def handle_visitor_message(*, message: Message, conversation: Conversation | None = None) -> Message | None:
     """Decide what a stored visitor message leads to; returns the bot's stored reply, if any.
 
     1. Its sentiment is scored in a Celery worker (sentiment rules run there, after scoring).
@@ -53,11 +53,15 @@ def handle_visitor_message(*, message: Message) -> Message | None:
     3. Otherwise the trigger rules run inline; the first matching rule may hand off, before or
        after the bot answers (as the rule says; see `_answer_first`).
     4. If none does, the bot answers from the knowledge base.
+
+    `conversation`: the message's, with its customer, read by the caller just now (not the instance the
+    code that stored the message used); otherwise it is read here.
     """
     sentiment_score_enqueue(message=message)
-    # A fresh row: the caller's instance may be shared with the code that stored the message. The customer
-    # with it: storing the reply checks their email (api.email_channel), which would be a query of its own.
-    conversation = Conversation.objects.select_related("customer").get(pk=message.conversation_id)
+    if conversation is None:
+        # A fresh row: the caller's instance may be shared with the code that stored the message. The customer
+        # with it: storing the reply checks their email (api.email_channel), which would be a query of its own.
+        conversation = Conversation.objects.select_related("customer").get(pk=message.conversation_id)
     if conversation.status != Conversation.Status.BOT:
         _notify_agents(conversation)
         if _bot_while_waiting(conversation.pk):
@@ -172,8 +176,10 @@ def bot_reply(
         if offer_person:
             metadata["offer_person"] = True
         with transaction.atomic():
-            # A person may have taken over while the bot was thinking; then the bot keeps quiet.
-            status = Conversation.objects.select_for_update().values_list("status", flat=True).get(pk=conversation.pk)
+            # A person may have taken over while the bot was thinking; then the bot keeps quiet. Locked
+            # once: the reply is stored under the same lock, from the row as read here.
+            locked = services.conversation_lock(conversation=conversation)
+            status = locked.status
             if status == Conversation.Status.QUEUED and _bot_while_waiting(conversation.pk):
                 status = Conversation.Status.BOT  # the visitor chose to chat with the bot until a person joins
                 metadata["while_waiting"] = True
@@ -184,7 +190,7 @@ def bot_reply(
             claimed = services.message_mark_handled(message=question)
             if claimed and status == Conversation.Status.BOT:
                 reply, _ = services.message_create(
-                    conversation=conversation, sender=Message.Sender.BOT, text=text, metadata=metadata
+                    conversation=conversation, sender=Message.Sender.BOT, text=text, metadata=metadata, locked=locked
                 )
         return reply
     finally:

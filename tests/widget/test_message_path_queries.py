@@ -75,14 +75,15 @@ def test_answering_a_question_takes_a_fixed_number_of_queries(django_assert_num_
     question, _ = message_create(
         conversation=conversation, sender=Message.Sender.VISITOR, text="How long does shipping take?"
     )
-    # The message (is it still unhandled?), the advisory lock, the unhandled messages up to it, the
-    # conversation with its customer; the rules: firings already logged for it, its counts,
-    # its recent messages (their version, the teams' hours and the knowledge base's state are read at most
-    # every second or few per process); the bot's history; retrieval: one statement (both nearest-neighbour
-    # lists, both full-text lists, the articles; ef_search is the session's); storing the reply: lock the conversation
-    # and read its status, mark the question handled, lock it for the insert and read last_seq, bump it,
-    # insert; the unlock. Plus the reply transaction's savepoint pair (BEGIN/COMMIT in production).
-    with django_assert_num_queries(17):
+    # 1 the message, if still unhandled, with its conversation's advisory lock; 2 the unhandled messages
+    # up to it, with the conversation and its customer; the rules: 3 firings already logged for it,
+    # 4 its counts, 5 its recent messages (their version, the teams' hours and the knowledge base's state
+    # are read at most every second or few per process); 6 the bot's history; 7 retrieval, one statement
+    # (both nearest-neighbour lists, both full-text lists, the articles; hnsw.ef_search is the session's,
+    # set when the connection opened); storing the reply: 8 lock the conversation and read it, 9 mark the
+    # question handled, 10 bump last_seq, 11 insert; 12 the unlock. Plus the reply transaction's
+    # savepoint pair (BEGIN/COMMIT in production).
+    with django_assert_num_queries(14):
         visitor_message_answer(message_id=question.pk)
     reply = conversation.messages.get(seq=4)
     assert reply.sender == Message.Sender.BOT and reply.metadata["reply_to"] == question.seq
