@@ -703,8 +703,17 @@
   setInterval(function () {
     if (!ws || ws.readyState !== 1) return;
     if (Date.now() - lastFrame > DEAD_AFTER) drop();
-    else send({ type: "ping" });
+    else send(missingSomething() ? { type: "resume", after_seq: gaplessSeq() } : { type: "ping" });
   }, PING_EVERY);
+
+  // A message can be stored and its push lost on a socket that stays open (a worker killed between the
+  // reply's commit and its broadcast). While a gap is known, or the newest message is the visitor's own
+  // (an answer is due), the ping asks for what came after instead: one read, and its answer is a frame.
+  function missingSomething() {
+    if (!state.conversation) return false;
+    var seq = gaplessSeq();
+    return maxSeq > seq || (seq > 0 && bySeq[seq].classList.contains("hw-msg--visitor"));
+  }
 
   // --- A small API for the host page -------------------------------------------------------------
   var listeners = {};

@@ -37,7 +37,8 @@ def test_a_reply_overtaken_by_an_ack_is_shown_after_the_reconnect(page, live_ser
 
 
 def relay(route, *, first: bool):
-    """Pass frames both ways, except the bot's replies on the first connection (held, as if slow)."""
+    """Pass frames both ways, except the bot's live replies on the first connection (never passed: as if
+    still on their way, or lost); a history frame the page asks for passes."""
     server = route.connect_to_server()
     sent: list[dict] = []
 
@@ -53,3 +54,19 @@ def relay(route, *, first: bool):
     route.on_message(to_server)
     server.on_message(to_page)
     return route, sent
+
+
+def test_a_reply_whose_push_was_lost_is_shown_on_a_socket_that_stays_open(page, live_server_url):
+    """The reply is stored but its push never arrives (a worker killed between the commit and the
+    broadcast) and the socket stays up: the widget's next ping asks for what it is missing."""
+    sockets = []
+    page.route_web_socket(re.compile(r"/ws/widget/"), lambda route: sockets.append(relay(route, first=True)))
+    page.goto(live_server_url + "/")
+    widget = Widget(page)
+    widget.open()
+    widget.say("Do you ship to Norway?")
+
+    expect(widget.answers()).to_have_count(1, timeout=30_000)  # within the ping interval (20 s)
+    assert len(sockets) == 1, "the widget reconnected instead of asking on its open socket"
+    resumes = [frame for frame in sockets[0][1] if frame["type"] == "resume"]
+    assert resumes and resumes[-1]["after_seq"] == 1, resumes

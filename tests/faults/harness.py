@@ -30,6 +30,7 @@ from tests.support.redis_server import OwnRedis
 
 LOG_DIR = Path(settings.DATA_DIR) / "logs" / "faults"
 PG_BIN = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
+WIDGET_PING_SECONDS = 20  # widget.js's PING_EVERY
 TABLE: list[dict] = []  # this run's rows, printed at the end (tests/faults/conftest.py)
 # Short sweeps, so a lost answer (or sentiment score) is found within seconds rather than the
 # production 20-35 s (1-2 min).
@@ -159,6 +160,11 @@ class Visitor:
             seq += 1
         return seq
 
+    def missing_something(self) -> bool:
+        """widget.js's missingSomething(): a known gap, or the visitor's own message is the newest."""
+        seq = self.gapless_seq()
+        return max(self.received, default=0) > seq or (seq > 0 and self.received[seq].get("sender") == "visitor")
+
     async def run(self, stop: asyncio.Event) -> None:
         """Stay connected (reconnecting after any failure) until `stop` is set and the outbox is empty."""
         while not (stop.is_set() and not self.outbox):
@@ -178,6 +184,7 @@ class Visitor:
         welcomed = False
         flushed: set[str] = set()
         retry_at: dict[str, float] = {}  # client_id -> when widget.js sends a refused message again
+        sync_at = time.monotonic() + WIDGET_PING_SECONDS
         while not (stop.is_set() and not self.outbox):
             if welcomed:
                 for client_id, text in list(self.outbox.items()):
@@ -187,6 +194,10 @@ class Visitor:
             try:
                 frame = await asyncio.wait_for(socket.recv(), 0.2)
             except TimeoutError:
+                if time.monotonic() >= sync_at:  # widget.js's ping: a resume while something is missing
+                    sync_at = time.monotonic() + WIDGET_PING_SECONDS
+                    if welcomed and self.missing_something():
+                        await socket.send(json.dumps({"type": "resume", "after_seq": self.gapless_seq()}))
                 continue
             event = json.loads(frame)
             kind = event["type"]
