@@ -4,9 +4,12 @@ import datetime as dt
 import zoneinfo
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from agents.models import Team
+from agents.models import BusinessHours, Holiday, Team
+from chat.db import ReadEvery
 
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -14,6 +17,36 @@ WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 def business_now() -> dt.datetime:
     """The moment business hours are judged at: now, or HANDOFF_FIXED_CLOCK when set."""
     return settings.HANDOFF_FIXED_CLOCK or timezone.now()
+
+
+def _teams_with_hours() -> dict[int, Team]:
+    return {team.pk: team for team in Team.objects.prefetch_related("business_hours", "holidays")}
+
+
+# Every handoff request and every queue move reads the team's hours and holidays (three queries each
+# time otherwise). An edit made in this process applies at once (teams_hours_changed), one made in
+# another process within these seconds.
+teams_hours = ReadEvery(_teams_with_hours, seconds=5.0)
+
+
+def team_with_hours(team: Team) -> Team:
+    """The team with its business hours and holidays prefetched (cached per process for a few seconds);
+    the team itself, whose hours are then read from the database, if it is newer than the cache."""
+    return teams_hours().get(team.pk, team)
+
+
+def teams_hours_changed(**kwargs) -> None:
+    """A team, its hours or its holidays changed: read them again, and once more after the commit
+    (until then other threads may read the old rows)."""
+    teams_hours.forget()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(teams_hours.forget)
+
+
+def connect() -> None:
+    for model in (Team, BusinessHours, Holiday):
+        post_save.connect(teams_hours_changed, sender=model, dispatch_uid=f"teams-hours-saved-{model.__name__}")
+        post_delete.connect(teams_hours_changed, sender=model, dispatch_uid=f"teams-hours-deleted-{model.__name__}")
 
 
 def team_is_open(*, team: Team, at: dt.datetime) -> bool:

@@ -51,5 +51,9 @@ def agent_for_user(user) -> Agent | None:
     if not user.is_authenticated:
         return None
     if not hasattr(user, "_inbox_agent"):
-        user._inbox_agent = Agent.objects.filter(user=user).prefetch_related("teams").first()
+        agent = Agent.objects.filter(user=user).prefetch_related("teams").first()
+        if agent is not None:
+            # Linked both ways: an agent's reply names its author (user.agent) without another query.
+            agent.user = user
+        user._inbox_agent = agent
     return user._inbox_agent

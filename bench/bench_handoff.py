@@ -118,7 +118,7 @@ async def run(port: int, session_key: str, handoffs: int, cpu: ServerCpu) -> dic
         max_queue=None,  # read only in the first phase: see the visitors' sockets below
         ping_interval=None,
     )
-    queue_count = re.compile(r'id="queue-count">(\d+)<')
+    queue_count = re.compile(r'id="queue-count"[^>]*>(\d+)<')  # the whole sidebar, or its counts alone
 
     async def wait_for_queue(n: int) -> None:
         while True:

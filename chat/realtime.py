@@ -17,6 +17,7 @@ built here too, and travel as {"type": "inbox.<event type>", "event": <payload>}
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -125,7 +126,37 @@ def send_to_conversation(conversation_id: int, event: ConversationEvent) -> None
     turning it into an error would make the caller retry a stored message. Listeners catch up on
     reconnect (the widget's resume, the inbox's re-render).
     """
+    first = _first_sends.get()
+    if first is not None and first[0] == conversation_id:
+        first[1].append(event)  # sent by the hook conversation_sends_first registered
+        return
     transaction.on_commit(lambda: _group_send(conversation_id, event), robust=True)
+
+
+# What `conversation_sends_first` keeps for one conversation (per thread of execution, like _held_sends).
+_first_sends: ContextVar[tuple[int, list[ConversationEvent]] | None] = ContextVar("first_sends", default=None)
+
+
+@contextmanager
+def conversation_sends_first(conversation_id: int) -> Iterator[None]:
+    """Inside the block (in a transaction), what is sent to the conversation goes out first once the
+    transaction commits, in its order, before the commit hooks registered meanwhile: an agent's reply
+    reaches the visitor before its follow-ups (an emailed copy and webhooks, a broker round trip each;
+    for a waiting conversation, every other waiting visitor's queue update and routing).
+
+    Nothing in the block may carry on after an error it caught: what it sent before would still go
+    out (its callers let an error roll the whole transaction back).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        yield  # autocommit: every send goes out at once anyway
+        return
+    events: list[ConversationEvent] = []
+    transaction.on_commit(lambda: _group_send_all(conversation_id, events), robust=True)
+    token = _first_sends.set((conversation_id, events))
+    try:
+        yield
+    finally:
+        _first_sends.reset(token)
 
 
 async def asend_to_conversation(conversation_id: int, event: ConversationEvent) -> None:
@@ -137,6 +168,11 @@ async def asend_to_conversation(conversation_id: int, event: ConversationEvent) 
 
 def _group_send(conversation_id: int, event: ConversationEvent) -> None:
     _group_send_to(conversation_group(conversation_id), _envelope(event))
+
+
+def _group_send_all(conversation_id: int, events: list[ConversationEvent]) -> None:
+    for event in events:
+        _group_send(conversation_id, event)
 
 
 def _group_send_to(group: str, envelope: dict[str, Any]) -> None:
@@ -262,9 +298,11 @@ class InboxChangedEvent(TypedDict):
     """A queue, an agent's list or an agent's availability changed: each inbox re-renders its lists."""
 
     type: Literal["inbox_changed"]
+    id: str  # one broadcast: a socket in several of the groups it is sent to handles it once
     conversation_id: NotRequired[int]  # the conversation that moved (a page showing it re-renders its header)
     status: NotRequired[str]  # that conversation's status now
     assigned_agent_id: NotRequired[int]  # a new assignment: that agent's browser chimes
+    joined_queue: NotRequired[bool]  # a new request: the conversation joined its team's queue
     trigger_alert: NotRequired[str]  # a trigger rule alerted the team, and why
 
 
@@ -284,13 +322,19 @@ InboxEvent = InboxChangedEvent | NoteAddedEvent | AccessChangedEvent
 
 
 def inbox_changed_event(
-    *, conversation: Conversation | None = None, assigned_agent_id: int | None = None, trigger_alert: str = ""
+    *,
+    conversation: Conversation | None = None,
+    assigned_agent_id: int | None = None,
+    trigger_alert: str = "",
+    joined_queue: bool = False,
 ) -> InboxChangedEvent:
-    event: InboxChangedEvent = {"type": "inbox_changed"}
+    event: InboxChangedEvent = {"type": "inbox_changed", "id": uuid.uuid4().hex}
     if conversation is not None:
         event.update(conversation_id=conversation.pk, status=conversation.status)
     if assigned_agent_id is not None:
         event["assigned_agent_id"] = assigned_agent_id
+    if joined_queue:
+        event["joined_queue"] = True
     if trigger_alert:
         event["trigger_alert"] = trigger_alert
     return event

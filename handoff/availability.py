@@ -19,10 +19,10 @@ import math
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
-from agents.hours import business_now, team_hours_text, team_is_open, team_next_opening
+from agents.hours import business_now, team_hours_text, team_is_open, team_next_opening, team_with_hours
 from agents.models import Team
 from agents.selectors import agents_online
 from handoff.models import Handoff
@@ -101,11 +101,13 @@ class TeamQueue:
     handling_seconds: float
     next_opening: dt.datetime | None
     range_factors: tuple[float, float] = DEFAULT_RANGE_FACTORS
+    hours_text: str = ""
 
     @classmethod
     def now(cls, *, team: Team | None) -> "TeamQueue":
         now = business_now()
-        in_hours = team_is_open(team=team, at=now) if team else True
+        hours = team_with_hours(team) if team else None  # static: cached per process (agents.hours)
+        in_hours = team_is_open(team=hours, at=now) if hours else True
         slots = agents_online(team=team).aggregate(slots=Sum("max_concurrent"))["slots"] or 0
         is_open = in_hours and slots > 0
         return cls(
@@ -113,8 +115,9 @@ class TeamQueue:
             in_hours=in_hours,
             slots=slots,
             handling_seconds=median_handling_seconds(team=team) if is_open else DEFAULT_HANDLING_SECONDS,
-            next_opening=team_next_opening(team=team, at=now) if team and not in_hours else None,
+            next_opening=team_next_opening(team=hours, at=now) if hours and not in_hours else None,
             range_factors=wait_range_factors(team=team) if is_open else DEFAULT_RANGE_FACTORS,
+            hours_text=team_hours_text(team=hours) if hours else "",
         )
 
     def info(self, *, position: int | None, waited_seconds: float = 0) -> WaitInfo:
@@ -133,7 +136,7 @@ class TeamQueue:
             # Whole minutes, as the visitor reads them: what we measure is what they were told.
             wait_low_seconds=math.floor(estimate * low / 60) * 60 if estimate is not None else None,
             wait_high_seconds=max(60, math.ceil(estimate * high / 60) * 60) if estimate is not None else None,
-            hours=team_hours_text(team=self.team) if self.team else "",
+            hours=self.hours_text,
             next_opening=self.next_opening.isoformat() if self.next_opening else None,
             reopens=_when(self.next_opening) if self.next_opening else "",
             out_of_hours_message=self.team.out_of_hours_message if self.team else "",
@@ -158,6 +161,18 @@ def queued_in_order(*, team_id: int | None) -> list[Handoff]:
         .select_related("conversation", "team")
         .order_by("-priority", "requested_at", "id")
     )
+
+
+def queued_last(*, handoff_id: int, team_id: int | None) -> bool:
+    """Whether this handoff still waits and nobody waits behind it in its team's queue (one query):
+    then its joining moved nobody else's place in line."""
+    behind = Handoff.objects.filter(status=Handoff.Status.QUEUED).filter(
+        Q(priority__lt=OuterRef("priority"))
+        | Q(priority=OuterRef("priority"), requested_at__gt=OuterRef("requested_at"))
+        | Q(priority=OuterRef("priority"), requested_at=OuterRef("requested_at"), pk__gt=OuterRef("pk"))
+    )
+    behind = behind.filter(team_id=team_id) if team_id is not None else behind.filter(team__isnull=True)
+    return Handoff.objects.filter(pk=handoff_id, status=Handoff.Status.QUEUED).filter(~Exists(behind)).exists()
 
 
 def wait_info(*, handoff: Handoff) -> WaitInfo:

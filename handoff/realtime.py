@@ -9,6 +9,7 @@ from handoff.availability import (
     TeamQueue,
     WaitInfo,
     queued_in_order,
+    queued_last,
     wait_info,
     wait_status_text,
     wait_text,
@@ -17,14 +18,15 @@ from handoff.availability import (
 from handoff.models import Handoff, HandoffEvent
 
 
-def handoff_status_detail(*, conversation: Conversation, handoff: Handoff | None) -> dict:
-    """What the widget's status line shows: queue position and wait, who is helping, or how to rate."""
+def handoff_status_detail(*, conversation: Conversation, handoff: Handoff | None, wait: WaitInfo | None = None) -> dict:
+    """What the widget's status line shows: queue position and wait, who is helping, or how to rate.
+    `wait`: the queued handoff's wait, when the caller has just estimated it (several queries)."""
     if conversation.status == Conversation.Status.RESOLVED:
         return {"csat": rating_subject(handoff)}
     if handoff is None:
         return {}
     if handoff.status == Handoff.Status.QUEUED:
-        return _queued_detail(wait_info(handoff=handoff), handoff)
+        return _queued_detail(wait or wait_info(handoff=handoff), handoff)
     if handoff.status == Handoff.Status.ASSIGNED and handoff.agent:
         return {"agent_name": handoff.agent.public_name, "text": f"You're chatting with {handoff.agent.public_name}."}
     return {}
@@ -46,14 +48,16 @@ def rating_subject(handoff: Handoff | None) -> dict:
     return {"subject": "bot", "agent_name": None, "handoff_id": handoff.pk if handoff else None}
 
 
-def handoff_broadcast_state(*, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent | None) -> None:
+def handoff_broadcast_state(
+    *, conversation: Conversation, handoff: Handoff | None, event: HandoffEvent | None, wait: WaitInfo | None = None
+) -> None:
     """Send the conversation's new status once the transaction commits (chat.realtime defers it).
     Without an event the status is unchanged and only its details moved."""
     broadcast_status(
         conversation=conversation,
         previous_status=event.from_status if event else conversation.status,
         reason=event.reason if event else "",
-        detail=handoff_status_detail(conversation=conversation, handoff=handoff),
+        detail=handoff_status_detail(conversation=conversation, handoff=handoff, wait=wait),
     )
 
 
@@ -72,6 +76,8 @@ def handoff_broadcast_queue_positions(*, team_id: int | None, after: Handoff | N
 
 
 def _broadcast_queue_positions(*, team_id: int | None, after_id: int | None) -> None:
+    if after_id is not None and queued_last(handoff_id=after_id, team_id=team_id):
+        return  # the usual case: the newcomer is last in line, everyone else keeps their place
     waiting = queued_in_order(team_id=team_id)
     if not waiting:
         return
@@ -87,14 +93,15 @@ def _broadcast_queue_positions(*, team_id: int | None, after_id: int | None) -> 
         )
 
 
-def handoff_broadcast_inbox(*, conversation: Conversation, handoff: Handoff | None) -> None:
+def handoff_broadcast_inbox(*, conversation: Conversation, handoff: Handoff | None, joined_queue: bool = False) -> None:
     """The conversation's place in the inboxes changed: tell its team, managers, and its agent.
 
     Each inbox re-renders its lists for its own user (each agent sees only their teams). A new
-    assignment also names the agent, whose browser chimes.
+    assignment also names the agent, whose browser chimes. `joined_queue`: a new request, which was
+    in no inbox's sidebar before (the inboxes may add its row alone).
     """
     assigned = handoff.agent_id if handoff is not None and handoff.status == Handoff.Status.ASSIGNED else None
-    event = inbox_changed_event(conversation=conversation, assigned_agent_id=assigned)
+    event = inbox_changed_event(conversation=conversation, assigned_agent_id=assigned, joined_queue=joined_queue)
     groups = {ALL_TEAMS_GROUP, team_group(handoff.team_id if handoff else None)}
     if handoff is not None and handoff.agent_id:
         groups.add(agent_group(handoff.agent_id))

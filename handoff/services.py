@@ -44,6 +44,7 @@ class _Notice:
 
     text: str
     metadata: dict
+    wait: WaitInfo | None = None  # the wait it states, which the widget's status line shows too
 
 
 def _lock(conversation: Conversation) -> Conversation:
@@ -167,8 +168,12 @@ def _announce(
         message_create(
             conversation=conversation, sender=Message.Sender.SYSTEM, text=notice.text, metadata=notice.metadata
         )
-    handoff_broadcast_state(conversation=conversation, handoff=handoff, event=event)
-    handoff_broadcast_inbox(conversation=conversation, handoff=handoff)
+    # The status line shows the wait the notice states: estimated once (it takes several queries).
+    wait = notice.wait if notice is not None else None
+    handoff_broadcast_state(conversation=conversation, handoff=handoff, event=event, wait=wait)
+    # From the bot to the queue: it was in nobody's sidebar (the queue and "Mine" are its only lists).
+    requested = event.action == HandoffEvent.Action.REQUEST and event.to_status == Status.QUEUED
+    handoff_broadcast_inbox(conversation=conversation, handoff=handoff, joined_queue=requested)
     if handoff is not None:
         joined = handoff if event.to_status == Status.QUEUED else None
         handoff_broadcast_queue_positions(team_id=handoff.team_id, after=joined)
@@ -180,6 +185,7 @@ def _waiting_notice(*, handoff: Handoff, preface: str = "", info: WaitInfo | Non
     return _Notice(
         text=preface + wait_text(info),
         metadata={"kind": "handoff_queued", "wait": info.as_dict(), "ask_email": info.ask_email},
+        wait=info,
     )
 
 
@@ -570,7 +576,8 @@ def handoff_reply_claim(*, conversation: Conversation, agent: Agent | None, acto
     another agent holds is refused. Call it inside the reply's transaction: the conversation stays
     locked until the reply is stored, so of two agents replying to a waiting visitor at once the
     second finds it taken and is told so, instead of both talking to the visitor."""
-    with transaction.atomic():
+    # No savepoint (two round trips per reply): a refusal rolls the caller's reply back with it.
+    with transaction.atomic(savepoint=False):
         conversation = _lock(conversation)
         handoff = _open_handoff(conversation)
         if handoff is None:

@@ -14,6 +14,7 @@ receives HTML built for someone else's permissions. The socket also carries typi
 import asyncio
 import json
 import logging
+from collections import deque
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -39,7 +40,7 @@ from chat.realtime import (
 )
 from handoff.access import conversation_may_access
 from handoff.presence import CONNECTION_HEARTBEAT_SECONDS, agent_connection_touch, agent_mark_away_if_gone
-from inbox.context import conversation_context, header_context, sidebar_context
+from inbox.context import conversation_context, header_context, sidebar_context, sidebar_queue_joined
 from inbox.selectors import visible_conversation
 from inbox.services import conversation_mark_read
 from inbox.transcript import transfer_note_open
@@ -64,6 +65,9 @@ MAX_FRAME_CHARS = 32 * 1024
 CLOSE_RECONNECT = 1012  # their teams changed: htmx's ws extension reconnects, joining the right groups
 # Pushes from the channel layer that show the user something: each is preceded by an access check.
 CHECKED_PUSHES = ("chat.message", "chat.typing", "chat.status", "inbox.", "layer.")
+# An agent hears of a change to their own conversation through their team's group and their own:
+# the ids of the last few broadcasts handled, so each is rendered once.
+RECENT_BROADCASTS = 16
 
 
 class InboxConsumer(AsyncWebsocketConsumer):
@@ -79,6 +83,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         self.conversation_id = None
         self.groups_joined: list[str] = []
         self.closing = False
+        self.recent_broadcasts: deque[str] = deque(maxlen=RECENT_BROADCASTS)
         groups = [ALL_TEAMS_GROUP] if self.is_manager else [team_group(team_id) for team_id in team_ids]
         groups.append(user_group(self.user.pk))
         if self.agent is not None:
@@ -154,6 +159,10 @@ class InboxConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer -------------------------------------------------------
 
     async def dispatch(self, message) -> None:
+        if message["type"] == "inbox.inbox_changed":
+            if message["event"]["id"] in self.recent_broadcasts:
+                return  # the same broadcast through another of this socket's groups: sent once already
+            self.recent_broadcasts.append(message["event"]["id"])
         if message["type"].startswith(CHECKED_PUSHES):
             if self.closing:
                 return  # closed for lost access: nothing more reaches this tab
@@ -202,11 +211,15 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     async def inbox_inbox_changed(self, message: dict) -> None:
         event = message["event"]
-        html = await self._render_sidebar()
+        if self.conversation_id and event.get("conversation_id") == self.conversation_id:
+            await self.send(text_data=await self._render_header_and_sidebar())
+            return
+        if event.get("joined_queue"):
+            html = await self._render_queue_joined(event["conversation_id"])
+        else:
+            html = await self._render_sidebar()
         if self.agent is not None and event.get("assigned_agent_id") == self.agent.pk:
             html += await self._render_cue(event["conversation_id"])
-        if self.conversation_id and event.get("conversation_id") == self.conversation_id:
-            html = await self._render_header_and_sidebar()
         await self.send(text_data=html)
 
     async def inbox_note_added(self, message: dict) -> None:
@@ -267,9 +280,18 @@ class InboxConsumer(AsyncWebsocketConsumer):
         except Exception:  # a background check must never take the server down
             logger.exception("presence check failed for agent %s", self.agent.pk)
 
+    def _sidebar_html(self) -> str:
+        return render_to_string("inbox/partials/sidebar.html", sidebar_context(user=self.user, agent=self.agent))
+
     @db
     def _render_sidebar(self) -> str:
-        return render_to_string("inbox/partials/sidebar.html", sidebar_context(user=self.user, agent=self.agent))
+        return self._sidebar_html()
+
+    @db
+    def _render_queue_joined(self, conversation_id: int) -> str:
+        """A conversation joined the queue: its row and the counts if it goes at the end, else the sidebar."""
+        context = sidebar_queue_joined(user=self.user, agent=self.agent, conversation_id=conversation_id)
+        return render_to_string("inbox/partials/queue_joined.html", context) if context else self._sidebar_html()
 
     @db
     def _render_cue(self, conversation_id: int) -> str:

@@ -32,9 +32,7 @@ _SIDEBAR_ROW_FIELDS = (
 
 
 def sidebar_context(*, user, agent: Agent | None) -> dict:
-    # Snoozed ones are out of the queue until they wake (inbox.lists counts them the same way).
-    awake = Q(conversation__snoozed_at__isnull=True) | Q(conversation__snoozed_until__lte=timezone.now())
-    queue = list(_sidebar_rows(inbox_queue(user=user).filter(awake))[:SIDEBAR_QUEUE])
+    queue = list(_sidebar_rows(inbox_queue(user=user).filter(_awake()))[:SIDEBAR_QUEUE])
     mine = list(_sidebar_rows(inbox_mine(agent=agent)))
     counts = view_counts(user=user, agent=agent)
     return {
@@ -49,6 +47,29 @@ def sidebar_context(*, user, agent: Agent | None) -> dict:
         "sla_warn": settings.INBOX_SLA_WARN_SECONDS,
         "sla_breach": settings.INBOX_SLA_BREACH_SECONDS,
     }
+
+
+def sidebar_queue_joined(*, user, agent: Agent | None, conversation_id: int) -> dict | None:
+    """The sidebar's change when `conversation_id` has just joined the queue (a new request): its row
+    and the counts, when the row simply goes at the end of the user's queue (and under the rows the
+    sidebar shows). Otherwise None: the sidebar is rendered whole (it is ~40 kB with a full queue,
+    for every open tab on every change). Two queries: every view's count, and the queue's last row."""
+    counts = view_counts(user=user, agent=agent)
+    if not 2 <= counts["queue"] <= SIDEBAR_QUEUE:  # an empty list said "Nobody is waiting"
+        return None
+    last = _sidebar_rows(inbox_queue(user=user).filter(_awake()).reverse()).first()
+    if last is None or last.conversation_id != conversation_id:
+        return None
+    return {
+        "handoff": last,
+        "queue_count": counts["queue"],
+        "views": [(view, counts[view.slug]) for view in VIEWS if view.slug in counts],
+    }
+
+
+def _awake() -> Q:
+    """Snoozed ones are out of the queue until they wake (inbox.lists counts them the same way)."""
+    return Q(conversation__snoozed_at__isnull=True) | Q(conversation__snoozed_until__lte=timezone.now())
 
 
 def _sidebar_rows(handoffs):

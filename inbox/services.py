@@ -5,9 +5,10 @@ import re
 from django.db import transaction
 
 from agents.models import Agent, ConversationRead, InternalNote
+from agents.selectors import agent_for_user
 from agents.services import AgentError
 from chat.models import Conversation, Message
-from chat.realtime import inbox_conversation_group, note_added_event, send_to_group
+from chat.realtime import conversation_sends_first, inbox_conversation_group, note_added_event, send_to_group
 from chat.selectors import message_with_client_id
 from chat.services import message_create
 from handoff.access import conversation_access_denial
@@ -49,14 +50,14 @@ def agent_reply(*, agent_user, conversation: Conversation, text: str, client_id:
     _refuse_unstorable(text)
     if len(text) > MAX_REPLY_CHARS:
         raise AgentError("Replies are limited to 4,000 characters.")
-    with transaction.atomic():
-        handoff_reply_claim(
-            conversation=conversation, agent=Agent.objects.filter(user=agent_user).first(), actor=agent_user
-        )
+    # Once committed the visitor hears first, before the follow-ups (chat.realtime.conversation_sends_first).
+    with transaction.atomic(), conversation_sends_first(conversation.pk):
+        # agent_for_user: the inbox's views have looked the agent up already (no query then).
+        handoff = handoff_reply_claim(conversation=conversation, agent=agent_for_user(agent_user), actor=agent_user)
         message, created = message_create(
             conversation=conversation, sender=Message.Sender.AGENT, text=text, author=agent_user, client_id=client_id
         )
-        if created:
+        if created and handoff.first_agent_reply_at is None:  # read under the lock: only the first reply
             handoff_first_reply_record(conversation=conversation, message=message)
     return message
 

@@ -90,7 +90,9 @@
     var target = event.detail.target;
     if (!target) return;
     if (target.id === "transcript") scrollTranscript();
-    if (target.id === "sidebar") {
+    // The sidebar swapped whole, or a conversation's row added to the queue (inbox/context.py).
+    if (target.id === "sidebar" || target.id === "queue-list") {
+      if (target.id === "queue-list") keepFirstRows(target);
       updateTitle();
       // The lists changed somewhere: an open list (main pane) reloads itself (hx-trigger="inbox-changed").
       htmx.trigger(document.body, "inbox-changed");
@@ -98,6 +100,16 @@
     if (target.id === "cue" && target.getAttribute("data-chime")) chime();
     if (target.id === "conversation-header") followOpenState(target);
   });
+  // A row added for a conversation the list already shows (its push raced a whole re-render that
+  // included it) is dropped: each conversation once, in its first place.
+  function keepFirstRows(list) {
+    var seen = {};
+    list.querySelectorAll(".item[data-conversation]").forEach(function (row) {
+      var id = row.getAttribute("data-conversation");
+      if (seen[id]) row.remove();
+      seen[id] = true;
+    });
+  }
   // The composer follows the conversation's state live (resolved elsewhere, handed back, reopened):
   // the header swapped in says whether a person can reply (its status's data-open); the draft is kept.
   function followOpenState(header) {

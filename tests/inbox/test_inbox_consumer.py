@@ -49,16 +49,20 @@ async def test_an_agent_of_another_team_cannot_watch_the_conversation(billing_ag
     assert (connected, code) == (False, 4404)
 
 
-async def test_the_queue_updates_live_when_a_visitor_asks_for_a_person(agent, support_team, always_open):
+@database_sync_to_async
+def ask_for_a_person(name: str, team, **request):
     from handoff.services import handoff_request
     from tests.factories import ConversationFactory
 
+    conversation = ConversationFactory(customer__name=name)
+    handoff_request(conversation=conversation, reason=request.pop("reason", "Asked for a person"), team=team, **request)
+    return conversation
+
+
+async def test_the_queue_updates_live_when_a_visitor_asks_for_a_person(agent, support_team, always_open):
     communicator = await inbox_socket(agent.user)
     assert (await communicator.connect())[0]
-    conversation = await database_sync_to_async(ConversationFactory)(customer__name="Live Larry")
-    await database_sync_to_async(handoff_request)(
-        conversation=conversation, reason="Asked for a person", team=support_team
-    )
+    await ask_for_a_person("Live Larry", support_team)
     frame = await receive_until(communicator, "Live Larry")
     assert 'id="sidebar"' in frame and 'hx-swap-oob="true"' in frame and "Asked for a person" in frame
     await communicator.disconnect()
@@ -132,3 +136,36 @@ async def test_an_agent_whose_last_tab_closes_becomes_away_after_the_grace_perio
     await second.disconnect()
     await asyncio.sleep(0.5)
     assert (await database_sync_to_async(Agent.objects.get)(pk=agent.pk)).status == "away"
+
+
+async def test_a_request_joining_the_end_of_the_queue_pushes_its_row_and_the_counts_not_the_sidebar(
+    agent, queued_conversation, support_team
+):
+    communicator = await inbox_socket(agent.user)
+    assert (await communicator.connect())[0]
+    conversation = await ask_for_a_person("Live Larry", support_team)
+    frame = await receive_until(communicator, "Live Larry")
+    assert 'id="sidebar"' not in frame, "the sidebar is not rendered again for one more row"
+    assert '<ul hx-swap-oob="beforeend:#queue-list">' in frame and "Asked for a person" in frame
+    assert f'data-conversation="{conversation.pk}"' in frame
+    assert f'data-conversation="{queued_conversation.pk}"' not in frame, "the other rows stay as they are"
+    assert 'id="queue-count" hx-swap-oob="true">2<' in frame and 'id="count-queue" hx-swap-oob="true">2<' in frame
+
+    # Ahead of the queue (a higher priority): the sidebar is rendered whole, in the new order.
+    await ask_for_a_person("Vip Vera", support_team, reason="VIP", priority=5)
+    frame = await receive_until(communicator, "Vip Vera")
+    assert 'id="sidebar"' in frame and frame.index("Vip Vera") < frame.index("Live Larry")
+    await communicator.disconnect()
+
+
+async def test_an_assignment_heard_through_the_team_and_the_agent_group_is_rendered_once(agent, queued_conversation):
+    from handoff.services import handoff_assign
+
+    communicator = await inbox_socket(agent.user)
+    assert (await communicator.connect())[0]
+    handoff = await database_sync_to_async(queued_conversation.handoffs.get)()
+    await database_sync_to_async(handoff_assign)(handoff=handoff, agent=agent)
+    frame = await receive_until(communicator, 'id="cue"')
+    assert 'id="sidebar"' in frame and 'id="mine-count">1<' in frame
+    assert await communicator.receive_nothing(timeout=0.5), "sent to team_<id> and agent_<id>: rendered once"
+    await communicator.disconnect()
