@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from agents.hours import business_now, team_is_open
+from agents.hours import business_now, team_is_open, teams_hours
 from agents.models import Team
 from agents.selectors import team_default
 from chat.db import ReadEvery
@@ -60,12 +60,14 @@ def teams_open(*, at: dt.datetime) -> tuple[bool | None, dict[str, bool]]:
 
 
 def _teams_with_hours() -> tuple[list[Team], str | None]:
-    teams = Team.objects.filter(business_hours__isnull=False).distinct().prefetch_related("business_hours", "holidays")
+    # The teams with their hours come from agents.hours' per-process read (shared with the handoff path,
+    # and read again at once when this process edits them); only the default team is read here.
+    teams = [team for team in teams_hours().values() if team.business_hours.all()]
     default = team_default()
-    return list(teams), default.slug if default else None
+    return teams, default.slug if default else None
 
 
-# Four queries on every message otherwise; an edit of a team's hours reaches the rules within seconds.
+# A query or two on every message otherwise; an edit of a team's hours reaches the rules within seconds.
 teams_with_hours = ReadEvery(_teams_with_hours, seconds=5.0)
 
 
