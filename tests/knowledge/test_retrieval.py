@@ -1,9 +1,10 @@
+import numpy as np
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from knowledge.hnsw import ef_search_wanted
-from knowledge.models import Article
+from knowledge.models import Article, Chunk, ExampleQuestion
 from knowledge.retrieval import retrieve, search
 from knowledge.services import article_upsert, articles_embed
 from nlp.embeddings import embed_one
@@ -98,3 +99,26 @@ def test_a_changed_candidate_count_changes_ef_search_for_the_transaction(demo_kb
     settings.HANDOFF_VECTOR_CANDIDATES = 90
     search(query="where is my order", vector=embed_one("where is my order"))
     assert _ef_search(connection) == "110"
+
+
+@pytest.mark.django_db
+def test_rows_the_search_drops_do_not_crowd_out_published_ones(demo_kb):
+    """An HNSW scan returns ef_search rows and the query drops some after it (an unpublished article's
+    here; dead rows a re-ingestion leaves until VACUUM behave the same): the scan walks on past them."""
+    question = "locked out, can't remember my login secret"  # no word in common with its article
+    vector = embed_one(question)
+    draft = Article.objects.create(title="Sign-in help (draft)", body="draft", published=False)
+    # Distinct rows all nearer the question than any published one (identical vectors trip HNSW up).
+    noise = np.random.default_rng(0).normal(scale=0.002, size=(4 * ef_search_wanted(), len(vector)))
+    crowd = [(np.asarray(vector) + n).tolist() for n in noise]
+    Chunk.objects.bulk_create(Chunk(article=draft, index=i, text="draft", embedding=v) for i, v in enumerate(crowd))
+    ExampleQuestion.objects.bulk_create(
+        ExampleQuestion(article=draft, text=f"draft {i}", embedding=v) for i, v in enumerate(crowd)
+    )
+    with connection.cursor() as cursor:  # the indexes, as on a knowledge base large enough for the planner
+        cursor.execute("SET LOCAL enable_seqscan = off")
+
+    hits = search(query=question, vector=vector)
+
+    assert hits and hits[0].article_id == demo_kb["password-reset"].pk
+    assert draft.pk not in [h.article_id for h in hits]

@@ -116,9 +116,12 @@ async def open_widget(widget_application):
 
     await get_channel_layer().flush()
     yield open_
-    await drain_bot_replies()
+    # Closed first: a consumer handles its events one at a time, so once its disconnect has run, every
+    # message it took has started its answer task (a task started after the ack, which the test may
+    # already hold). Drained only then, so no answer writes during the test database's flush.
     for widget in opened:
         await widget.close()
+    await drain_bot_replies()
 
 
 @dataclass
