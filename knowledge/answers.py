@@ -29,7 +29,7 @@ from knowledge.prompting import Role, chat_messages, message_text
 from knowledge.retrieval import ArticleHit, article_hit, search
 from knowledge.scoring import probe_confidence, retrieval_confidence
 from knowledge.smalltalk import small_talk_kind
-from nlp.embeddings import embed
+from nlp.embeddings import text_vector
 from nlp.llm import get_chat_model
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,8 @@ def answer_decide(*, question: str) -> Decision:
 
     started = time.perf_counter()
     threshold = answer_threshold()
-    vector = embed([question])
+    # Shared with the sentiment scorer and the trigger rules, which embedded the same message just before.
+    vector = text_vector(question)[None, :]
     hits = search(query=question, vector=vector[0], limit=5) if question.strip() else []
 
     chosen: ArticleHit | None = None

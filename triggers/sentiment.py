@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nlp.embeddings import embed
+from nlp.embeddings import embed, text_vector
 from triggers.vectors import numpy
 
 if TYPE_CHECKING:
@@ -68,6 +68,12 @@ def score_texts(texts: Sequence[str], *, vectors: Any = None) -> list[SentimentR
 
 def score_text(text: str, *, vector: Any = None) -> SentimentResult:
     return score_texts([text], vectors=None if vector is None else [vector])[0]
+
+
+def message_sentiment(text: str) -> SentimentResult:
+    """A visitor message's score, from the embedding the rules and retrieval share (nlp.embeddings)."""
+    vector = text_vector(text) if len(text) <= MAX_CHARS else None  # a longer one is scored on its start
+    return score_text(text, vector=vector)
 
 
 def decide(probabilities: Sequence[float], negative_threshold: float) -> str:

@@ -30,8 +30,8 @@ from triggers.defaults import DEFAULT_RULES
 from triggers.engine import EngineResult, Phase, evaluate
 from triggers.models import TriggerFiring, TriggerRule
 from triggers.rule_cache import CompiledRules, rules_compiled
-from triggers.selectors import triggers_context_build
-from triggers.sentiment import score_text
+from triggers.selectors import triggers_inputs_read
+from triggers.sentiment import message_sentiment
 from triggers.tasks import score_message_sentiment as score_message_sentiment_task
 
 if TYPE_CHECKING:
@@ -119,10 +119,9 @@ def triggers_evaluate_message(
         return nothing
     compiled = rules_compiled()
     ruleset = compiled.ruleset
-    if not ruleset.rules:
+    if not (ruleset.sentiment_rules if phase == "sentiment" else ruleset.rules):
         return nothing
-    already = set(TriggerFiring.objects.filter(message=message, rule__isnull=False).values_list("rule_id", flat=True))
-    contexts = triggers_context_build(
+    contexts, already = triggers_inputs_read(
         message=message, ruleset=ruleset, vector=vector, now=now, conversation=conversation
     )
     result = evaluate(ruleset, *contexts, phase=phase, skip_rule_ids=already)
@@ -270,16 +269,23 @@ def sentiment_score_enqueue(*, message: Message) -> None:
     transaction.on_commit(lambda: score_message_sentiment_task.delay(message_id), robust=True)
 
 
-def message_sentiment_store(*, message_id: int, score: float) -> Message:
-    """Store a message's score and recompute its conversation's running sentiment.
+def message_sentiment_store(*, message_id: int, score: float, message: Message | None = None) -> Message:
+    """Store a message's score and recompute its conversation's running sentiment; returns the message
+    with its (locked, updated) conversation and customer. `message`: its row, if the caller just read it.
 
     The running score is recomputed from the stored scores (oldest first, each moving it
     RUNNING_SENTIMENT_WEIGHT of the way), so messages scored late or twice give the same result.
     """
+    if message is None:
+        message = Message.objects.get(pk=message_id)
     with transaction.atomic():
-        message = Message.objects.select_related("conversation").get(pk=message_id)
-        # Locks the conversation: two messages of it scored at once update it one after the other.
-        conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+        # Locks the conversation: two messages of it scored at once update it one after the other. Its
+        # customer with it, for the sentiment-phase rules that follow (CustomerContext).
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=message.conversation_id)
+        )
         Message.objects.filter(pk=message_id).update(sentiment=score)
         message.sentiment = score
         recent = list(
@@ -305,8 +311,11 @@ def message_sentiment_score(*, message_id: int) -> TriggerDecision | None:
     message = Message.objects.filter(pk=message_id, sender=Message.Sender.VISITOR).first()
     if message is None:
         return None
+    conversation = None
     if message.sentiment is None:
-        message = message_sentiment_store(message_id=message_id, score=score_text(message.text).score)
-    decision = triggers_evaluate_message(message=message, phase="sentiment")
+        score = message_sentiment(message.text).score
+        message = message_sentiment_store(message_id=message_id, score=score, message=message)
+        conversation = message.conversation  # read under the lock just now, with its customer
+    decision = triggers_evaluate_message(message=message, phase="sentiment", conversation=conversation)
     triggers_decision_apply(decision=decision)
     return decision

@@ -18,6 +18,7 @@ from triggers.models import RuleSetVersion, TriggerFiring, TriggerRule
 from triggers.rule_cache import rules_compiled
 from triggers.selectors import triggers_context_build
 from triggers.services import (
+    message_sentiment_score,
     message_sentiment_store,
     sentiment_score_enqueue,
     triggers_decision_apply,
@@ -228,6 +229,39 @@ def test_a_scored_angry_message_hands_off_through_the_default_rules(
     firing = TriggerFiring.objects.get(conversation=conversation, decided_handoff=True)
     assert firing.phase == "sentiment"
     assert "negative-sentiment" in conversation.tags
+
+
+def test_scoring_a_message_and_running_the_sentiment_rules_takes_a_fixed_number_of_queries(
+    conversation, say, django_assert_num_queries
+):
+    first = say("where is my parcel")
+    say("It is on its way.", sender=Message.Sender.BOT, confidence=0.9)
+    message = say("ok, when will it arrive?")  # neutral: the default sentiment rules do not fire
+    # Loads the models, compiles the rules; their version and the teams' hours are then read at most
+    # every second or few per process.
+    message_sentiment_score(message_id=first.pk)
+    # 1 the message; storing its score: 2 lock the conversation and read it with its customer, 3 the
+    # message's score, 4 the last scores of the conversation, 5 its running score; 6 what the sentiment
+    # rules read (the firings already logged, the counts, the recent messages: one statement). The
+    # conversation is not read again for the rules. Plus the savepoint pair (BEGIN/COMMIT in production).
+    with django_assert_num_queries(8):
+        decision = message_sentiment_score(message_id=message.pk)
+    assert not decision.fired_rule_ids
+    message.refresh_from_db()
+    assert message.sentiment is not None
+
+
+def test_the_sentiment_phase_reads_nothing_without_rules_that_read_sentiment(
+    conversation, say, make_rule, django_assert_num_queries
+):
+    make_rule("refunds", [REFUND])
+    message = say("refund please")
+    message_sentiment_store(message_id=message.pk, score=-0.9)
+    message.refresh_from_db()
+    rules_compiled()
+    with django_assert_num_queries(0):
+        decision = triggers_evaluate_message(message=message, phase="sentiment")
+    assert not decision.fired_rule_ids
 
 
 def test_a_broker_failure_does_not_lose_the_message_and_the_sweep_scores_it(

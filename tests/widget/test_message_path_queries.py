@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from chat.models import Message
 from chat.services import message_create
+from nlp import embeddings
 from tests.factories import ConversationFactory
 from widget.answering import visitor_message_answer
 from widget.consumers import WidgetConsumer
@@ -76,18 +77,40 @@ def test_answering_a_question_takes_a_fixed_number_of_queries(django_assert_num_
         conversation=conversation, sender=Message.Sender.VISITOR, text="How long does shipping take?"
     )
     # 1 the message, if still unhandled, with its conversation's advisory lock; 2 the unhandled messages
-    # up to it, with the conversation and its customer; the rules: 3 firings already logged for it,
-    # 4 its counts, 5 its recent messages (their version, the teams' hours and the knowledge base's state
-    # are read at most every second or few per process); 6 the bot's history; 7 retrieval, one statement
-    # (both nearest-neighbour lists, both full-text lists, the articles; hnsw.ef_search is the session's,
-    # set when the connection opened); storing the reply: 8 lock the conversation and read it, 9 mark the
-    # question handled, 10 bump last_seq, 11 insert; 12 the unlock. Plus the reply transaction's
-    # savepoint pair (BEGIN/COMMIT in production).
-    with django_assert_num_queries(14):
+    # up to it, with the conversation and its customer; 3 what the rules read, one statement (the firings
+    # already logged for it, its counts, its recent messages; the rules' version, the teams' hours and the
+    # knowledge base's state are read at most every second or few per process); 4 the bot's history;
+    # 5 retrieval, one statement (both nearest-neighbour lists, both full-text lists, the articles;
+    # hnsw.ef_search is the session's, set when the connection opened); storing the reply: 6 lock the
+    # conversation and read it, 7 mark the question handled, 8 bump last_seq, 9 insert; 10 the unlock.
+    # Plus the reply transaction's savepoint pair (BEGIN/COMMIT in production).
+    with django_assert_num_queries(12):
         visitor_message_answer(message_id=question.pk)
     reply = conversation.messages.get(seq=4)
     assert reply.sender == Message.Sender.BOT and reply.metadata["reply_to"] == question.seq
     assert not reply.metadata["declined"]
+
+
+@pytest.mark.usefixtures("demo_company")
+def test_a_question_is_embedded_once_for_sentiment_rules_and_retrieval(monkeypatch, django_capture_on_commit_callbacks):
+    conversation = ConversationFactory()
+    embedded = []
+
+    def counting_embed(texts):
+        embedded.append(list(texts))
+        return real_embed(texts)
+
+    real_embed = embeddings.embed
+    monkeypatch.setattr(embeddings, "embed", counting_embed)
+    question = "Could you tell me how long shipping to Ireland takes?"
+    embeddings.recent_texts_forget()
+    with django_capture_on_commit_callbacks(execute=True):  # the sentiment task runs eagerly, inline
+        message, _ = message_create(conversation=conversation, sender=Message.Sender.VISITOR, text=question)
+        visitor_message_answer(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.sentiment is not None, "scored"
+    assert conversation.messages.filter(sender=Message.Sender.BOT, metadata__reply_to=message.seq).exists()
+    assert [texts for texts in embedded if question in texts] == [[question]], "the model ran once for it"
 
 
 def test_a_first_messages_welcome_costs_no_query(django_assert_num_queries):
