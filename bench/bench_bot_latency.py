@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -60,6 +61,75 @@ def summary(values: list[float]) -> dict:
     }
 
 
+# --- CPU accounting -------------------------------------------------------------------------------
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process, its live children and the children it has reaped (Celery's pool
+    processes, PostgreSQL's backends)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        times = process.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in process.children(recursive=True):
+            try:
+                child_times = child.cpu_times()
+                total += child_times.user + child_times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def postmaster_pid() -> int | None:
+    data_dir = Path(os.environ.get("HANDOFF_DATA_DIR", ROOT / "var" / "bench-chat"))
+    try:
+        return int((data_dir.resolve() / "pgdata" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CpuMeter:
+    """CPU seconds each part spends over the measured phase: load-independent, unlike latencies.
+
+    `parts` maps a name to pids (each counted with its children); "clients" is this process, the
+    simulated visitors; "postgres" the embedded server with its backends."""
+
+    def __init__(self, parts: dict[str, list[int]]) -> None:
+        pg = postmaster_pid()
+        self.parts = {**parts, **({"postgres": [pg]} if pg else {})}
+
+    def _read(self) -> dict[str, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        now = {"clients": usage.ru_utime + usage.ru_stime}
+        for name, pids in self.parts.items():
+            now[name] = sum(_process_cpu_seconds(pid) for pid in pids)
+        return now
+
+    def __enter__(self) -> CpuMeter:
+        self.started, self.start = time.perf_counter(), self._read()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self.started
+        end = self._read()
+        self.seconds = {name: end[name] - self.start[name] for name in end}
+
+    def report(self, answers: int) -> dict:
+        total = sum(self.seconds.values())
+        return {
+            "cores_busy": {name: round(s / self.wall, 2) for name, s in {**self.seconds, "total": total}.items()},
+            "cpu_ms_per_answer": {
+                name: round(1000 * s / answers, 1) for name, s in {**self.seconds, "total": total}.items()
+            }
+            if answers
+            else {},
+        }
+
+
 # --- The server ---------------------------------------------------------------------------------
 
 
@@ -77,15 +147,18 @@ def server_env(redis_url: str | None, answer_in: str = "web") -> dict[str, str]:
     return env
 
 
-def start_workers(redis_url: str, count: int, log_dir: Path) -> list[subprocess.Popen]:
-    """Celery workers answering visitors (HANDOFF_ANSWER_IN_WORKERS=1), prefork with one child each."""
+def start_workers(
+    redis_url: str, count: int, log_dir: Path, answer_in: str = "workers", extra: list[str] = ()
+) -> list[subprocess.Popen]:
+    """Celery workers (answering visitors with answer_in="workers"), prefork with one child each."""
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = []
     for index in range(count):
         log = open(log_dir / f"worker-{index}.log", "wb")  # noqa: SIM115 - closed with the process
         command = [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker", "--concurrency=1"]
         command += ["--without-gossip", "--without-mingle", "--loglevel=WARNING", f"--hostname=bench-{index}@%h"]
-        env = server_env(redis_url, "workers")
+        command += extra
+        env = server_env(redis_url, answer_in)
         processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     time.sleep(8)  # the workers connect and import the app (the first answer loads the model, in the warm-up)
     return processes
@@ -211,15 +284,28 @@ def empty_results() -> dict:
     }  # fmt: skip
 
 
-async def run_visitors(base_url: str, visitors: int, questions: int, think: float) -> dict:
+async def run_visitors(
+    base_url: str,
+    visitors: int,
+    questions: int,
+    think: float,
+    cpu_parts: dict[str, list[int]] | None = None,
+    warmups: int = 1,
+) -> dict:
     warmup = empty_results()
-    await Visitor(base_url).run(QUESTIONS[:1], warmup, 0)
+    # One warm-up question per answering process at once (each loads the embedding model on its first):
+    # a busy worker takes no second task (prefetch 1), so each gets one.
+    await asyncio.gather(*(Visitor(base_url).run(QUESTIONS[:1], warmup, 0) for _ in range(warmups)))
     results = empty_results()
     plans = [[QUESTIONS[(v + q) % len(QUESTIONS)] for q in range(questions)] for v in range(visitors)]
     started = time.perf_counter()
-    await asyncio.gather(*(Visitor(base_url).run(plan, results, think) for plan in plans))
+    with CpuMeter(cpu_parts or {}) as cpu:
+        await asyncio.gather(*(Visitor(base_url).run(plan, results, think) for plan in plans))
     wall = time.perf_counter() - started
     return {
+        # CPU seconds over the measured phase per part (clients: this process, the simulated visitors),
+        # per answer and as cores kept busy; tasks still queued at the end (sentiment) are not in them.
+        "cpu": cpu.report(len(results["answer"])),
         "answers": len(results["answer"]),
         "wall_seconds": round(wall, 2),
         "answers_per_second": round(len(results["answer"]) / wall, 1),
@@ -233,7 +319,7 @@ async def run_visitors(base_url: str, visitors: int, questions: int, think: floa
         "handed_off_by_rules": results["handed_off"],
         "rate_limited_retries": results["rate_limited"],
         "errors": results["errors"],
-        "warmup_answer_ms": round(warmup["answer"][0], 1) if warmup["answer"] else None,
+        "warmup_answer_ms": round(max(warmup["answer"]), 1) if warmup["answer"] else None,
     }
 
 
@@ -255,21 +341,35 @@ def main() -> None:
         default="web",
         help="where the bot answers: the web process's threads, or Celery workers (HANDOFF_ANSWER_IN_WORKERS=1)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="Celery workers started with --answer-in workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="Celery workers to start (default 2 with --answer-in workers, else 0: sentiment tasks then stay queued)",
+    )
+    parser.add_argument("--worker-args", default="", help="extra `celery worker` arguments, e.g. '--pool=solo'")
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = 2 if args.answer_in == "workers" else 0
     if args.questions > 10 and not args.think:
         parser.error("more than 10 questions per visitor hits the 10-per-10-seconds rate limit; add --think")
 
     process, workers = None, []
     base_url = args.url
     if base_url is None:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()  # no tasks left queued by an earlier run
         prepare_database()
         logs = ROOT / "var" / "bench-logs"
-        if args.answer_in == "workers":
-            workers = start_workers(args.redis_url, args.workers, logs)
+        if args.workers:
+            workers = start_workers(args.redis_url, args.workers, logs, args.answer_in, args.worker_args.split())
         process, base_url = start_daphne(args.redis_url, logs / "daphne-bot-latency.log", args.answer_in)
+    cpu_parts = {"daphne": [process.pid]} if process else {}
+    warmups = args.workers if args.answer_in == "workers" else 1
+    if workers:
+        cpu_parts["workers"] = [worker.pid for worker in workers]
     try:
-        numbers = asyncio.run(run_visitors(base_url, args.visitors, args.questions, args.think))
+        numbers = asyncio.run(run_visitors(base_url, args.visitors, args.questions, args.think, cpu_parts, warmups))
     finally:
         for child in [process, *workers]:
             if child is not None:

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.database_url import parse_database_url
 from config.env import env_bool, env_budget, env_choice, env_datetime, env_float, env_int, env_list, env_str
+from config.redis_cache import redis_cache
 from config.redis_layer import redis_channel_layer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -137,7 +138,7 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
     # Shared by every web process: the widget's rate limits and the trigger-rule cache version.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "memory://"
@@ -151,6 +152,9 @@ KNOWLEDGE_INGEST_IN_THREAD = CELERY_TASK_ALWAYS_EAGER
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies mid-way is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# How much lower the workers' CPU priority is than the web processes' (os.nice; 0 = the same): on a box
+# that runs both, an answer never makes an ack wait for a core (config/celery.py).
+HANDOFF_WORKER_NICE = env_int("HANDOFF_WORKER_NICE", 10, minimum=0)
 # How long Redis keeps a task a worker took but never acknowledged before giving it to another:
 # the wait after a worker is killed. Longer than any task runs (crawls are bounded well below it),
 # since a task still running when it expires is delivered twice.

@@ -11,14 +11,15 @@ from pathlib import Path
 
 os.environ.setdefault("HANDOFF_DATA_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
-from config.env import env_bool, env_str
+from config.env import env_bool, env_int, env_str
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES
 
 TEST_REDIS_URL = env_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
-# Persistent connections would outlive tests and block dropping the test database.
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Persistent connections would outlive tests and block dropping the test database (a process a test
+# starts and stops itself may keep them: HANDOFF_TEST_CONN_MAX_AGE).
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("HANDOFF_TEST_CONN_MAX_AGE", 0, minimum=0)
 
 if "EMBEDDED_DATA_DIR" in DATABASES["default"]:
     DATABASES["default"]["EMBEDDED_DURABLE"] = False

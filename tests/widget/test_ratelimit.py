@@ -2,6 +2,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from config.redis_cache import redis_cache
 from widget.ratelimit import rate_limit_hit, rate_limit_release
 
 
@@ -12,7 +13,7 @@ def fresh_cache(request, settings):
 
     if request.param == "redis":
         location = request.getfixturevalue("redis_url")
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}}
+        settings.CACHES = {"default": redis_cache(location)}
     cache.clear()
 
 
@@ -97,3 +98,21 @@ def test_concurrent_senders_get_exactly_the_limit():
     with ThreadPoolExecutor(max_workers=8) as pool:
         verdicts = list(pool.map(lambda i: hit(start + 0.001 * (i % 3)), range(40)))
     assert sum(verdict.allowed for verdict in verdicts) == 10
+
+
+@pytest.mark.redis
+def test_rate_limits_counted_from_many_threads_share_one_redis_connection(request, settings):
+    """The widget counts a message's limits in a database hop (a new thread context each time): each
+    built a new cache, a new pool and a new Redis connection before the ack (issue 12)."""
+    from django.core.cache import caches
+
+    settings.CACHES = {"default": redis_cache(request.getfixturevalue("redis_url"))}
+
+    def hit_in_a_fresh_context(number: int):
+        assert rate_limit_hit(key=f"visitor-{number}", limit=10, window_seconds=10).allowed
+        return caches["default"]._cache._get_connection_pool(write=True)  # no public accessor
+
+    with ThreadPoolExecutor(max_workers=4) as threads:
+        pools = set(threads.map(hit_in_a_fresh_context, range(8)))
+    # One pool, so its idle connections serve the next hop (the old code: 8 pools, 8 new connections).
+    assert pools == {caches["default"]._cache._get_connection_pool(write=True)}

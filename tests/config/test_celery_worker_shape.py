@@ -1,0 +1,51 @@
+"""How a real Celery worker runs answers (issue 12, throughput at saturation): it keeps its
+PostgreSQL connection across tasks, sends to the channel layer through one event loop of its own,
+and runs at a lower CPU priority than the web processes. Each was a measured cost: a new
+PostgreSQL backend per task, a new event loop thread and Redis connection per broadcast, answers
+competing with acks for the cores."""
+
+import os
+
+import pytest
+
+from config.celery import worker_probe
+from tests.conftest import LOG_DIR
+from tests.support import services
+
+QUEUE = f"worker-shape-{os.getpid()}"
+
+
+@pytest.fixture(scope="module")
+def probed_worker(redis_url, django_db_setup, django_db_blocker):
+    """A worker of its own on a queue of its own, with persistent connections as in production (the
+    suite's processes close theirs, so that the test database can be dropped)."""
+    worker = [services.python_bin("celery"), "-A", "config", "worker", "--pool=solo", "-Q", QUEUE]
+    process = services.start(
+        [*worker, "--without-gossip", "--without-mingle", "--loglevel=INFO", f"--hostname={QUEUE}@%h"],
+        services.child_env(redis_url, HANDOFF_TEST_CONN_MAX_AGE="60"),
+        LOG_DIR / "celery-worker-shape.log",
+    )
+    yield process
+    services.stop(process)
+
+
+def probe(celery_worker) -> dict:
+    return worker_probe.apply_async(queue=QUEUE).get(timeout=60)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_and_send_loop_across_tasks(probed_worker, celery_worker):
+    first, second = probe(celery_worker), probe(celery_worker)
+    assert first["pid"] == second["pid"] == probed_worker.pid
+    # Celery's Django fixup closed the connection around every task: a new backend each time.
+    assert first["db_backend_pid"] == second["db_backend_pid"]
+    # async_to_sync with no loop to hand over to started a new one per call.
+    assert first["send_loop"] == second["send_loop"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_runs_below_the_web_processes_cpu_priority(probed_worker, celery_worker, settings):
+    assert settings.HANDOFF_WORKER_NICE > 0
+    assert probe(celery_worker)["nice"] == os.nice(0) + settings.HANDOFF_WORKER_NICE
