@@ -3,12 +3,17 @@
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 
+from agents.hours import teams_hours
 from agents.models import MANAGER_PERMISSION, Agent, Team
 
 
 def team_default() -> Team | None:
-    """Where a handoff goes when no rule names a team: HANDOFF_DEFAULT_TEAM (a slug), else the first team."""
-    return Team.objects.filter(slug=settings.HANDOFF_DEFAULT_TEAM).first() or Team.objects.order_by("id").first()
+    """Where a handoff goes when no rule names a team: HANDOFF_DEFAULT_TEAM (a slug), else the first team.
+    Read through the per-process cache of the teams' hours (agents.hours), which every handoff request
+    reads anyway: no query of its own."""
+    teams = teams_hours().values()
+    named = next((team for team in teams if team.slug == settings.HANDOFF_DEFAULT_TEAM), None)
+    return named or min(teams, key=lambda team: team.pk, default=None)
 
 
 def agents_with_load(*, team: Team | None) -> QuerySet[Agent]:

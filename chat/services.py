@@ -40,6 +40,12 @@ def conversation_lock(*, conversation: Conversation) -> LockedConversation:
     )
 
 
+def conversation_locked_row(*, conversation: Conversation) -> LockedConversation:
+    """What message_create needs of a row the caller locked and read whole in this transaction
+    (select_for_update) and has written since only through this same instance."""
+    return LockedConversation(conversation.status, conversation.last_seq, conversation.snoozed_at, conversation.team_id)
+
+
 def message_create(
     *,
     conversation: Conversation,
@@ -55,8 +61,8 @@ def message_create(
     Returns (message, created). A client_id already used in this conversation returns the
     stored message and False, so a retried send is stored once. Callers validate the text
     (widget.protocol does it for the widget). `locked`: the row as the caller locked it in this
-    same transaction (conversation_lock) and has not written since, so it is not locked and read
-    a second time.
+    same transaction (conversation_lock) and has not written since, or has written only through the
+    instance it read it into (conversation_locked_row), so it is not locked and read a second time.
     """
     if sender not in Message.Sender.values:
         raise ValueError(f"Unknown sender {sender!r}")

@@ -29,6 +29,24 @@ def conversation_access_q(*, agent: Agent, prefix: str = "") -> Q:
     return q
 
 
+def conversation_row_allows(*, user, conversation: Conversation) -> bool:
+    """conversation_access_q's rule on a conversation row the caller has just read (under its lock, in
+    the services): no query of its own. tests/handoff/test_access_rule.py holds the two to the same answers."""
+    if user_is_manager(user):
+        return True
+    agent = agent_for_user(user)
+    if agent is None:
+        return False
+    teams = list(agent.teams.all())
+    if conversation.assignee_id == agent.pk or conversation.team_id in {team.pk for team in teams}:
+        return True
+    return (
+        conversation.team_id is None
+        and conversation.status == Conversation.Status.BOT
+        and any(team.slug == settings.HANDOFF_DEFAULT_TEAM for team in teams)
+    )
+
+
 def conversations_accessible(*, user) -> QuerySet[Conversation]:
     if user is None or not user.is_authenticated:
         return Conversation.objects.none()

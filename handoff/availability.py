@@ -91,6 +91,12 @@ def queue_position(*, handoff: Handoff) -> int:
     return ahead.count() + 1
 
 
+def queue_position_of_newcomer(*, team: Team | None, priority: int) -> int:
+    """Where a handoff requested now will wait (before it is stored): behind everyone waiting at its
+    priority or higher, queue_position's order for a request newer than all of them."""
+    return Handoff.objects.filter(status=Handoff.Status.QUEUED, team=team, priority__gte=priority).count() + 1
+
+
 @dataclass(frozen=True)
 class TeamQueue:
     """What every waiting visitor of one team shares: hours, free capacity, handling time."""

@@ -10,6 +10,7 @@ broadcasts and routing wait for the transaction to commit (chat.realtime, transa
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -19,14 +20,14 @@ from django.utils import timezone
 from agents.models import Agent, Team
 from agents.selectors import team_default, user_is_manager
 from chat.models import Conversation, Message
-from chat.services import message_create
-from handoff.access import conversation_access_denial
-from handoff.availability import WaitInfo, wait_info, wait_text
+from chat.services import LockedConversation, conversation_locked_row, message_create
+from handoff.access import conversation_access_denial, conversation_row_allows
+from handoff.availability import TeamQueue, WaitInfo, queue_position_of_newcomer, wait_info, wait_text
 from handoff.models import Handoff, HandoffEvent, SatisfactionRating
 from handoff.realtime import handoff_broadcast_inbox, handoff_broadcast_queue_positions, handoff_broadcast_state
 from handoff.selectors import routing_next
 from handoff.signals import conversation_resolved
-from handoff.summary import summary_for_handoff
+from handoff.summary import summary_extractive
 
 logger = logging.getLogger(__name__)
 
@@ -47,16 +48,21 @@ class _Notice:
     wait: WaitInfo | None = None  # the wait it states, which the widget's status line shows too
 
 
-def _lock(conversation: Conversation) -> Conversation:
-    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+def _lock(conversation: Conversation, *, with_customer: bool = False) -> Conversation:
+    """Lock the conversation's row (only its row: `of`) and read it, with its customer if asked."""
+    locked = Conversation.objects.select_for_update(of=("self",))
+    return (locked.select_related("customer") if with_customer else locked).get(pk=conversation.pk)
 
 
 def _check_access(*, actor, conversation: Conversation) -> None:
     """The acting person must be allowed to act on the conversation as it is now (handoff/access.py):
     a manager, its agent, or an agent of its team. `actor=None` is the system (routing, presence).
-    Call it with the conversation locked, so a transfer cannot slip in between check and change."""
-    if denial := conversation_access_denial(user=actor, conversation=conversation):
-        raise HandoffError(denial)
+    Call it with the conversation locked and read (`_lock`), so a transfer cannot slip in between check
+    and change; the rule is applied to that row (no query), the refusal's wording read only then."""
+    if actor is None or conversation_row_allows(user=actor, conversation=conversation):
+        return
+    denial = conversation_access_denial(user=actor, conversation=conversation)
+    raise HandoffError(denial or f"Conversation {conversation.pk} is not with a team of yours.")
 
 
 def _open_handoff(conversation: Conversation) -> Handoff | None:
@@ -78,12 +84,11 @@ def _record(
     team: Team | None = None,
 ) -> HandoffEvent:
     """Move the conversation to `to_status`, copy what the inbox lists need from its handoff, and
-    store the event row."""
+    store the event row; the conversation's row is written once (with the reports' outcome inputs)."""
     from_status = conversation.status
     conversation.status = to_status
-    conversation.last_activity_at = timezone.now()
+    conversation.last_activity_at = conversation.updated_at = timezone.now()
     _mirror_handoff(conversation, handoff)
-    conversation.save(update_fields=["status", "last_activity_at", "updated_at", *MIRRORED_FIELDS])
     event = HandoffEvent.objects.create(
         conversation=conversation,
         handoff=handoff,
@@ -96,14 +101,18 @@ def _record(
         agent=agent,
         team=team,
     )
-    _outcome_inputs_store(conversation=conversation, event=event)
+    row = {name: getattr(conversation, name) for name in ("status", "last_activity_at", "updated_at")}
+    row.update({field.attname: getattr(conversation, field.attname) for field in _MIRRORED})
+    row.update(_outcome_inputs(conversation=conversation, event=event))
+    Conversation.objects.filter(pk=conversation.pk).update(**row)
     return event
 
 
-def _outcome_inputs_store(*, conversation: Conversation, event: HandoffEvent) -> None:
-    """Keep the reports' outcome inputs on the conversation (chat.models.Conversation) and its
-    handoffs: one UPDATE per transition, computed from the rows themselves (the handoff aggregates
-    are the same expressions reports/facts.py rebuilds them with), so they cannot drift."""
+def _outcome_inputs(*, conversation: Conversation, event: HandoffEvent) -> dict:
+    """The reports' outcome inputs on the conversation (chat.models.Conversation) and its handoffs,
+    written in the transition's own UPDATE of the conversation: computed from the rows themselves
+    (the handoff aggregates are the same expressions reports/facts.py rebuilds them with), so they
+    cannot drift. The handoff's own row is saved before its transition is recorded."""
     changes = {}
     if event.action == HandoffEvent.Action.RESOLVE and conversation.first_resolved_at is None:
         changes["first_resolved_at"] = conversation.first_resolved_at = event.created_at
@@ -124,11 +133,11 @@ def _outcome_inputs_store(*, conversation: Conversation, event: HandoffEvent) ->
             handoff_unserved=Exists(unserved),
             handoff_unserved_email_ask=Exists(unserved.filter(email_asked=True)),
         )
-    if changes:
-        Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    return changes
 
 
 MIRRORED_FIELDS = ("team", "assignee", "priority", "waiting_since", "snoozed_at", "snoozed_until")
+_MIRRORED = [Conversation._meta.get_field(name) for name in MIRRORED_FIELDS]
 
 
 def _mirror_handoff(conversation: Conversation, handoff: Handoff | None) -> None:
@@ -165,8 +174,14 @@ def _announce(
     (last: their positions are read from the database once the transaction commits, and the commit
     hooks run in order, so the inboxes are not kept waiting behind those queries)."""
     if notice is not None:
+        # The conversation is locked and read by the calling service, and written only through this
+        # instance since: no second lock to reserve the notice's seq.
         message_create(
-            conversation=conversation, sender=Message.Sender.SYSTEM, text=notice.text, metadata=notice.metadata
+            conversation=conversation,
+            sender=Message.Sender.SYSTEM,
+            text=notice.text,
+            metadata=notice.metadata,
+            locked=conversation_locked_row(conversation=conversation),
         )
     # The status line shows the wait the notice states: estimated once (it takes several queries).
     wait = notice.wait if notice is not None else None
@@ -189,13 +204,21 @@ def _waiting_notice(*, handoff: Handoff, preface: str = "", info: WaitInfo | Non
     )
 
 
-def _customer_context(conversation: Conversation) -> dict:
+def _handoff_facts(*, conversation: Conversation, reason: str, trigger: dict | None = None) -> dict:
+    """What a new handoff keeps of the conversation so far, from one read of its transcript: the
+    agent's summary, the customer's context with the visitor's sentiment trend, and whether the bot
+    answered before. `conversation` comes with its customer."""
+    messages = list(conversation.messages.order_by("seq"))
+    return {
+        "summary": summary_extractive(messages=messages, reason=reason, trigger=trigger),
+        "context": _customer_context(conversation, messages),
+        "bot_answered_before": any(message.sender == Message.Sender.BOT for message in messages),
+    }
+
+
+def _customer_context(conversation: Conversation, messages: list[Message]) -> dict:
     customer = conversation.customer
-    trend = list(
-        conversation.messages.filter(sender=Message.Sender.VISITOR, sentiment__isnull=False)
-        .order_by("-seq")
-        .values_list("sentiment", flat=True)[:SENTIMENT_TREND_LENGTH]
-    )
+    scored = [m.sentiment for m in messages if m.sender == Message.Sender.VISITOR and m.sentiment is not None]
     return {
         "customer": {
             "name": customer.name,
@@ -204,7 +227,7 @@ def _customer_context(conversation: Conversation) -> dict:
             "attributes": customer.attributes,
         },
         "sentiment": conversation.sentiment,
-        "sentiment_trend": list(reversed(trend)),
+        "sentiment_trend": scored[-SENTIMENT_TREND_LENGTH:],
         "pages": customer.attributes.get("pages", []),
     }
 
@@ -222,7 +245,7 @@ def handoff_request(
 ) -> Handoff:
     """Queue the conversation for a person. Asking again while it waits returns the same handoff."""
     with transaction.atomic():
-        conversation = _lock(conversation)
+        conversation = _lock(conversation, with_customer=True)
         existing = _open_handoff(conversation)
         if existing is not None:
             return existing
@@ -230,6 +253,10 @@ def handoff_request(
         trigger = dict(trigger or {})
         if rule is not None:
             trigger.update(rule_id=rule.pk, rule_name=str(rule))
+        # The wait is estimated once, before the insert (the newcomer goes behind everyone of its
+        # priority or higher), and stored with it: reports compare what the visitor was told with the
+        # real wait.
+        info = TeamQueue.now(team=team).info(position=queue_position_of_newcomer(team=team, priority=priority))
         handoff = Handoff.objects.create(
             conversation=conversation,
             source=source,
@@ -237,11 +264,12 @@ def handoff_request(
             trigger=trigger,
             team=team,
             priority=priority,
-            summary=summary_for_handoff(conversation=conversation, reason=reason, trigger=trigger),
-            context=_customer_context(conversation),
-            bot_answered_before=conversation.messages.filter(sender=Message.Sender.BOT).exists(),
+            wait_estimate_seconds=info.estimated_wait_seconds,
+            wait_low_seconds=info.wait_low_seconds,
+            wait_high_seconds=info.wait_high_seconds,
+            email_asked=info.ask_email,
+            **_handoff_facts(conversation=conversation, reason=reason, trigger=trigger),
         )
-        info = _promise_store(handoff=handoff)
         # Routed after commit: a new handoff may be first in line for a free agent.
         _transition(
             conversation=conversation,
@@ -255,16 +283,6 @@ def handoff_request(
             route=True,
         )
     return handoff
-
-
-def _promise_store(*, handoff: Handoff) -> WaitInfo:
-    """Keep what the visitor is about to be told about the wait: reports compare it with the real one."""
-    info = wait_info(handoff=handoff)
-    handoff.wait_estimate_seconds = info.estimated_wait_seconds
-    handoff.wait_low_seconds, handoff.wait_high_seconds = info.wait_low_seconds, info.wait_high_seconds
-    handoff.email_asked = info.ask_email
-    handoff.save(update_fields=["wait_estimate_seconds", "wait_low_seconds", "wait_high_seconds", "email_asked"])
-    return info
 
 
 def handoff_assign(*, handoff: Handoff, agent: Agent, actor=None, reason: str = "Accepted from the queue") -> Handoff:
@@ -570,7 +588,14 @@ def conversation_reopen(*, conversation: Conversation) -> Handoff | None:
     return None
 
 
-def handoff_reply_claim(*, conversation: Conversation, agent: Agent | None, actor=None) -> Handoff:
+class ReplyClaim(NamedTuple):
+    handoff: Handoff
+    # The conversation's row as locked for the claim, when the claim wrote nothing (the agent had it
+    # already): the reply's seq is reserved from it, under the same lock (chat.services.message_create).
+    locked: LockedConversation | None
+
+
+def handoff_reply_claim(*, conversation: Conversation, agent: Agent | None, actor=None) -> ReplyClaim:
     """Replying requires owning the conversation: a waiting one becomes the replying agent's (as if
     they had accepted it, so it leaves everyone's queue and the first reply is timed); one that
     another agent holds is refused. Call it inside the reply's transaction: the conversation stays
@@ -587,13 +612,14 @@ def handoff_reply_claim(*, conversation: Conversation, agent: Agent | None, acto
             raise HandoffError("Only agents can reply to visitors (managers without an agent profile can watch).")
         _check_access(actor=actor, conversation=conversation)
         if handoff.status == Handoff.Status.QUEUED:
-            return handoff_assign(handoff=handoff, agent=agent, actor=actor, reason="Accepted by replying")
+            assigned = handoff_assign(handoff=handoff, agent=agent, actor=actor, reason="Accepted by replying")
+            return ReplyClaim(assigned, locked=None)  # the assignment wrote the row (and a notice)
         if handoff.agent_id != agent.pk:
             who = handoff.agent.public_name if handoff.agent else "another agent"
             raise HandoffError(
                 f"Conversation {conversation.pk} is with {who}; ask them, or have it transferred to you, to reply."
             )
-        return handoff
+        return ReplyClaim(handoff, locked=conversation_locked_row(conversation=conversation))
 
 
 def handoff_take_over(*, conversation: Conversation, agent: Agent, team: Team | None, actor=None) -> Handoff:
@@ -602,7 +628,7 @@ def handoff_take_over(*, conversation: Conversation, agent: Agent, team: Team | 
     is told only that the agent joined. Of two agents taking over at once, the first wins (the
     conversation row is locked) and the second is told who has it."""
     with transaction.atomic():
-        conversation = _lock(conversation)
+        conversation = _lock(conversation, with_customer=True)
         existing = _open_handoff(conversation)
         if existing is not None:
             who = existing.agent.public_name if existing.agent else "the queue"
@@ -620,9 +646,7 @@ def handoff_take_over(*, conversation: Conversation, agent: Agent, team: Team | 
             agent=agent,
             assigned_at=now,
             first_assigned_at=now,
-            summary=summary_for_handoff(conversation=conversation, reason="Agent took over"),
-            context=_customer_context(conversation),
-            bot_answered_before=conversation.messages.filter(sender=Message.Sender.BOT).exists(),
+            **_handoff_facts(conversation=conversation, reason="Agent took over"),
         )
         Agent.objects.filter(pk=agent.pk).update(last_assigned_at=now)
         _record(

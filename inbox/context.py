@@ -50,19 +50,21 @@ def sidebar_context(*, user, agent: Agent | None) -> dict:
 
 
 def sidebar_queue_joined(*, user, agent: Agent | None, conversation_id: int) -> dict | None:
-    """The sidebar's change when `conversation_id` has just joined the queue (a new request): its row
-    and the counts, when the row simply goes at the end of the user's queue (and under the rows the
-    sidebar shows). Otherwise None: the sidebar is rendered whole (it is ~40 kB with a full queue,
-    for every open tab on every change). Two queries: every view's count, and the queue's last row."""
+    """The sidebar's change when `conversation_id` has just joined the queue (a new request), when it
+    simply goes at the end of the user's queue: its row and the counts while the sidebar shows every
+    waiting row, only the counts and the "and N more waiting" line once it goes beyond the rows shown
+    (those stay as they are). Otherwise None: the sidebar is rendered whole (it is ~40 kB with a full
+    queue, for every open tab on every change). Two queries: every view's count, and the queue's last row."""
     counts = view_counts(user=user, agent=agent)
-    if not 2 <= counts["queue"] <= SIDEBAR_QUEUE:  # an empty list said "Nobody is waiting"
+    if counts["queue"] < 2:  # an empty list said "Nobody is waiting"
         return None
     last = _sidebar_rows(inbox_queue(user=user).filter(_awake()).reverse()).first()
     if last is None or last.conversation_id != conversation_id:
         return None
     return {
-        "handoff": last,
+        "handoff": last if counts["queue"] <= SIDEBAR_QUEUE else None,
         "queue_count": counts["queue"],
+        "queue_more": max(counts["queue"] - SIDEBAR_QUEUE, 0),
         "views": [(view, counts[view.slug]) for view in VIEWS if view.slug in counts],
     }
 

@@ -53,9 +53,16 @@ def agent_reply(*, agent_user, conversation: Conversation, text: str, client_id:
     # Once committed the visitor hears first, before the follow-ups (chat.realtime.conversation_sends_first).
     with transaction.atomic(), conversation_sends_first(conversation.pk):
         # agent_for_user: the inbox's views have looked the agent up already (no query then).
-        handoff = handoff_reply_claim(conversation=conversation, agent=agent_for_user(agent_user), actor=agent_user)
+        handoff, locked = handoff_reply_claim(
+            conversation=conversation, agent=agent_for_user(agent_user), actor=agent_user
+        )
         message, created = message_create(
-            conversation=conversation, sender=Message.Sender.AGENT, text=text, author=agent_user, client_id=client_id
+            conversation=conversation,
+            sender=Message.Sender.AGENT,
+            text=text,
+            author=agent_user,
+            client_id=client_id,
+            locked=locked,
         )
         if created and handoff.first_agent_reply_at is None:  # read under the lock: only the first reply
             handoff_first_reply_record(conversation=conversation, message=message)

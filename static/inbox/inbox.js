@@ -90,8 +90,9 @@
     var target = event.detail.target;
     if (!target) return;
     if (target.id === "transcript") scrollTranscript();
-    // The sidebar swapped whole, or a conversation's row added to the queue (inbox/context.py).
-    if (target.id === "sidebar" || target.id === "queue-list") {
+    // The sidebar swapped whole, a conversation's row added to the queue, or one more beyond the
+    // rows shown (inbox/context.py).
+    if (target.id === "sidebar" || target.id === "queue-list" || target.id === "queue-more") {
       if (target.id === "queue-list") keepFirstRows(target);
       updateTitle();
       // The lists changed somewhere: an open list (main pane) reloads itself (hx-trigger="inbox-changed").

@@ -158,6 +158,25 @@ async def test_a_request_joining_the_end_of_the_queue_pushes_its_row_and_the_cou
     await communicator.disconnect()
 
 
+async def test_a_request_joining_beyond_the_rows_the_sidebar_shows_pushes_the_counts_alone(
+    agent, queued_conversation, support_team, monkeypatch
+):
+    """With more waiting than the sidebar lists (SIDEBAR_QUEUE, 50), a newcomer at the end changes only
+    the counts and the "and N more waiting" line: not the ~40 kB sidebar once per request per open tab."""
+    monkeypatch.setattr("inbox.context.SIDEBAR_QUEUE", 2)
+    communicator = await inbox_socket(agent.user)
+    assert (await communicator.connect())[0]
+    await ask_for_a_person("Second Sam", support_team)
+    await receive_until(communicator, "Second Sam")  # the second row: still within the rows shown
+    conversation = await ask_for_a_person("Third Tess", support_team)
+    frame = await receive_until(communicator, 'id="queue-count" hx-swap-oob="true">3<')
+    assert 'id="sidebar"' not in frame and "Third Tess" not in frame and "queue-list" not in frame
+    assert f'data-conversation="{conversation.pk}"' not in frame
+    assert 'id="queue-more" hx-swap-oob="true">' in frame and "and 1 more waiting" in frame
+    assert 'id="count-queue" hx-swap-oob="true">3<' in frame
+    await communicator.disconnect()
+
+
 async def test_an_assignment_heard_through_the_team_and_the_agent_group_is_rendered_once(agent, queued_conversation):
     from handoff.services import handoff_assign
 
