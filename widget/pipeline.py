@@ -140,14 +140,15 @@ def handoff_request_from_visitor(*, conversation: Conversation) -> Handoff | Non
     try:
         with transaction.atomic():
             # Locked until the handoff is stored, so a double click queues once and says so once.
-            status = Conversation.objects.select_for_update().values_list("status", flat=True).get(pk=conversation.pk)
-            if status != Conversation.Status.BOT:
+            locked = services.conversation_lock(conversation=conversation)
+            if locked.status != Conversation.Status.BOT:
                 return handoff_open(conversation=conversation)
             message, _ = services.message_create(
                 conversation=conversation,
                 sender=Message.Sender.VISITOR,
                 text=PERSON_BUTTON_TEXT,
                 metadata={"handoff_button": True},
+                locked=locked,  # its seq reserved from this read: no second lock
             )
             services.message_mark_handled(message=message)  # it asks for a person, not for an answer
             decision = triggers_evaluate_message(message=message, phase="message")
