@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -87,10 +88,8 @@ def triggers_context_build(
     hours (cached per process for a few seconds). The embedding model runs only when a rule needs
     vectors (this message, plus the visitor's recent ones for "rephrasing"; nlp.embeddings keeps them).
     """
-    contexts, _fired = triggers_inputs_read(
-        message=message, ruleset=ruleset, vector=vector, now=now, conversation=conversation
-    )
-    return contexts
+    inputs = triggers_inputs_read(message=message, ruleset=ruleset, vector=vector, now=now, conversation=conversation)
+    return inputs.contexts
 
 
 # What the rules read about a message besides the message itself, in one round trip (each ORM query costs
@@ -153,6 +152,15 @@ def _inputs_query(*, message: Message, conversation_id: int) -> tuple[set[int], 
     return set(fired), counts, history
 
 
+@dataclass(frozen=True)
+class TriggerInputs:
+    contexts: tuple[MessageContext, ConversationContext, CustomerContext]
+    fired_rule_ids: set[int]  # the rules that already fired for the message
+    # The HISTORY_WINDOW messages before it, oldest first, as dicts (seq, sender, text, sentiment, metadata,
+    # created_at): the caller may have a use for them too (the bot's history).
+    recent: tuple[dict, ...]
+
+
 def triggers_inputs_read(
     *,
     message: Message,
@@ -160,8 +168,8 @@ def triggers_inputs_read(
     vector: Any = None,
     now: dt.datetime | None = None,
     conversation: Conversation | None = None,
-) -> tuple[tuple[MessageContext, ConversationContext, CustomerContext], set[int]]:
-    """`triggers_context_build`'s contexts, and the ids of the rules that already fired for the message."""
+) -> TriggerInputs:
+    """`triggers_context_build`'s contexts, the rules that already fired for the message, its recent messages."""
     at_now = now is None
     now = now or timezone.now()
     if conversation is None:
@@ -218,7 +226,7 @@ def triggers_inputs_read(
         tags=tuple(conversation.tags or ()),
     )
     customer_context = CustomerContext(attributes=conversation.customer.attributes or {})
-    return (message_context, conversation_context, customer_context), fired
+    return TriggerInputs((message_context, conversation_context, customer_context), fired, tuple(history))
 
 
 def _confidence(metadata: dict | None) -> float | None:

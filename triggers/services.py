@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from agents.models import Team
 from chat import realtime
@@ -97,6 +97,9 @@ class TriggerDecision:
     tags_added: tuple[str, ...] = ()
     fired_rule_ids: tuple[int, ...] = ()
     result: EngineResult | None = None
+    # The messages before this one that the rules read (triggers.selectors.TriggerInputs.recent), oldest
+    # first; None when the rules read none.
+    recent: tuple[dict, ...] | None = None
 
 
 def triggers_evaluate_message(
@@ -121,13 +124,12 @@ def triggers_evaluate_message(
     ruleset = compiled.ruleset
     if not (ruleset.sentiment_rules if phase == "sentiment" else ruleset.rules):
         return nothing
-    contexts, already = triggers_inputs_read(
-        message=message, ruleset=ruleset, vector=vector, now=now, conversation=conversation
-    )
-    result = evaluate(ruleset, *contexts, phase=phase, skip_rule_ids=already)
+    inputs = triggers_inputs_read(message=message, ruleset=ruleset, vector=vector, now=now, conversation=conversation)
+    result = evaluate(ruleset, *inputs.contexts, phase=phase, skip_rule_ids=inputs.fired_rule_ids)
     if not result.matches:
-        return dataclasses.replace(nothing, result=result)
-    return _record(message=message, phase=phase, result=result, compiled=compiled, status=contexts[1].status)
+        return dataclasses.replace(nothing, result=result, recent=inputs.recent)
+    decision = _record(message=message, phase=phase, result=result, compiled=compiled, status=inputs.contexts[1].status)
+    return dataclasses.replace(decision, recent=inputs.recent)
 
 
 def _record(
@@ -286,13 +288,8 @@ def message_sentiment_store(*, message_id: int, score: float, message: Message |
             .select_related("customer")
             .get(pk=message.conversation_id)
         )
-        Message.objects.filter(pk=message_id).update(sentiment=score)
+        recent = _score_and_recent_scores(message_id=message_id, conversation_id=conversation.pk, score=score)
         message.sentiment = score
-        recent = list(
-            Message.objects.filter(conversation=conversation, sender=Message.Sender.VISITOR, sentiment__isnull=False)
-            .order_by("-seq")
-            .values_list("sentiment", flat=True)[:RUNNING_SENTIMENT_WINDOW]
-        )[::-1]
         running = None
         for value in recent:
             running = value if running is None else running + RUNNING_SENTIMENT_WEIGHT * (value - running)
@@ -300,6 +297,39 @@ def message_sentiment_store(*, message_id: int, score: float, message: Message |
         conversation.save(update_fields=["sentiment", "updated_at"])
         message.conversation = conversation
     return message
+
+
+# Stores the score and reads the conversation's last scored visitor messages (this one included, newest
+# first) in one statement: the UPDATE's own row comes from RETURNING, since the rest of the statement
+# sees the table as it was before it.
+_SCORE_SQL = """
+WITH scored AS (
+    UPDATE chat_message SET sentiment = %(score)s WHERE id = %(message)s RETURNING seq, sender
+)
+SELECT sentiment FROM (
+    SELECT seq, sentiment FROM chat_message
+    WHERE conversation_id = %(conversation)s AND sender = %(visitor)s AND sentiment IS NOT NULL AND id <> %(message)s
+    UNION ALL
+    SELECT seq, %(score)s::double precision FROM scored WHERE sender = %(visitor)s
+) AS scores
+ORDER BY seq DESC LIMIT %(window)s
+"""
+
+
+def _score_and_recent_scores(*, message_id: int, conversation_id: int, score: float) -> list[float]:
+    """Store the message's score; the conversation's last RUNNING_SENTIMENT_WINDOW scores, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SCORE_SQL,
+            {
+                "score": score,
+                "message": message_id,
+                "conversation": conversation_id,
+                "visitor": Message.Sender.VISITOR,
+                "window": RUNNING_SENTIMENT_WINDOW,
+            },
+        )
+        return [value for (value,) in reversed(cursor.fetchall())]
 
 
 def message_sentiment_score(*, message_id: int) -> TriggerDecision | None:

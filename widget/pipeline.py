@@ -26,6 +26,7 @@ from handoff.selectors import handoff_open
 from handoff.services import HandoffError, handoff_request
 from knowledge import answers
 from triggers.models import TriggerRule
+from triggers.selectors import HISTORY_WINDOW
 from triggers.services import (
     TriggerDecision,
     sentiment_score_enqueue,
@@ -71,7 +72,7 @@ def handle_visitor_message(*, message: Message, conversation: Conversation | Non
     decision = triggers_evaluate_message(message=message, phase="message", conversation=conversation)
     if not decision.handoff:
         triggers_decision_apply(decision=decision)
-        return bot_reply(conversation=conversation, question=message)
+        return bot_reply(conversation=conversation, question=message, recent=decision.recent)
     if decision.when_answerable == TriggerRule.WhenAnswerable.HANDOFF:
         triggers_decision_apply(decision=decision)
         services.message_mark_handled(message=message)
@@ -88,7 +89,9 @@ def _answer_first(*, conversation: Conversation, question: Message, decision: Tr
     """
     triggers_decision_apply(decision=dataclasses.replace(decision, handoff=False))
     offer = decision.when_answerable == TriggerRule.WhenAnswerable.ANSWER_AND_OFFER
-    reply = bot_reply(conversation=conversation, question=question, store_declines=False, offer_person=offer)
+    reply = bot_reply(
+        conversation=conversation, question=question, store_declines=False, offer_person=offer, recent=decision.recent
+    )
     if reply is not None and offer:
         trigger_handoff_withheld(decision=decision)
     else:
@@ -161,17 +164,23 @@ def handoff_request_from_visitor(*, conversation: Conversation) -> Handoff | Non
 
 
 def bot_reply(
-    *, conversation: Conversation, question: Message, store_declines: bool = True, offer_person: bool = False
+    *,
+    conversation: Conversation,
+    question: Message,
+    store_declines: bool = True,
+    offer_person: bool = False,
+    recent: tuple[dict, ...] | None = None,
 ) -> Message | None:
     """The bot's answer to `question`, stored and broadcast; None when it stayed quiet.
 
     store_declines=False: a declined answer is not stored (the caller hands off instead).
     offer_person: the answer carries an offer of a person (the widget shows the button).
+    recent: the messages before the question as the trigger rules read them (TriggerDecision.recent).
     """
     realtime.broadcast_typing(conversation_id=conversation.pk, sender="bot", is_typing=True)
     reply = None
     try:
-        text, metadata = _answer(conversation=conversation, question=question)
+        text, metadata = _answer(conversation=conversation, question=question, recent=recent)
         if metadata.get("declined") and not store_declines:
             return None
         if offer_person:
@@ -199,8 +208,25 @@ def bot_reply(
             realtime.broadcast_typing(conversation_id=conversation.pk, sender="bot", is_typing=False)
 
 
-def _answer(*, conversation: Conversation, question: Message) -> tuple[str, dict]:
-    history = selectors.conversation_history_for_bot(conversation=conversation, before_seq=question.seq)
+# The bot's history: the last few turns of the visitor, the bot and the agents before the question.
+HISTORY_SENDERS = (Message.Sender.VISITOR, Message.Sender.BOT, Message.Sender.AGENT)
+HISTORY_TURNS = 10
+
+
+def _bot_history(*, conversation: Conversation, question: Message, recent: tuple[dict, ...] | None) -> list[dict]:
+    """As chat.selectors.conversation_history_for_bot reads it; from the messages the trigger rules just read
+    when those hold it all (the whole conversation before the question, or enough turns): a query saved."""
+    if recent is not None:
+        turns = [m for m in recent if m["sender"] in HISTORY_SENDERS]
+        if len(recent) < HISTORY_WINDOW or len(turns) >= HISTORY_TURNS:
+            return [{"sender": m["sender"], "text": m["text"]} for m in turns[-HISTORY_TURNS:]]
+    return selectors.conversation_history_for_bot(
+        conversation=conversation, before_seq=question.seq, limit=HISTORY_TURNS
+    )
+
+
+def _answer(*, conversation: Conversation, question: Message, recent: tuple[dict, ...] | None) -> tuple[str, dict]:
+    history = _bot_history(conversation=conversation, question=question, recent=recent)
     on_token = _DeltaForwarder(conversation_id=conversation.pk, reply_to=question.seq)
     started = time.monotonic()
     try:

@@ -240,11 +240,12 @@ def test_scoring_a_message_and_running_the_sentiment_rules_takes_a_fixed_number_
     # Loads the models, compiles the rules; their version and the teams' hours are then read at most
     # every second or few per process.
     message_sentiment_score(message_id=first.pk)
-    # 1 the message; storing its score: 2 lock the conversation and read it with its customer, 3 the
-    # message's score, 4 the last scores of the conversation, 5 its running score; 6 what the sentiment
-    # rules read (the firings already logged, the counts, the recent messages: one statement). The
-    # conversation is not read again for the rules. Plus the savepoint pair (BEGIN/COMMIT in production).
-    with django_assert_num_queries(8):
+    # 1 the message; storing its score: 2 lock the conversation and read it with its customer, 3 store the
+    # message's score and read the conversation's last scores (one statement), 4 its running score; 5 what
+    # the sentiment rules read (the firings already logged, the counts, the recent messages: one
+    # statement). The conversation is not read again for the rules. Plus the savepoint pair (BEGIN/COMMIT in
+    # production).
+    with django_assert_num_queries(7):
         decision = message_sentiment_score(message_id=message.pk)
     assert not decision.fired_rule_ids
     message.refresh_from_db()

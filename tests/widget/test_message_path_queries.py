@@ -79,12 +79,12 @@ def test_answering_a_question_takes_a_fixed_number_of_queries(django_assert_num_
     # 1 the message, if still unhandled, with its conversation's advisory lock; 2 the unhandled messages
     # up to it, with the conversation and its customer; 3 what the rules read, one statement (the firings
     # already logged for it, its counts, its recent messages; the rules' version, the teams' hours and the
-    # knowledge base's state are read at most every second or few per process); 4 the bot's history;
-    # 5 retrieval, one statement (both nearest-neighbour lists, both full-text lists, the articles;
-    # hnsw.ef_search is the session's, set when the connection opened); storing the reply: 6 lock the
-    # conversation and read it, 7 mark the question handled, 8 bump last_seq, 9 insert; 10 the unlock.
-    # Plus the reply transaction's savepoint pair (BEGIN/COMMIT in production).
-    with django_assert_num_queries(12):
+    # knowledge base's state are read at most every second or few per process; the bot's history comes
+    # from those recent messages); 4 retrieval, one statement (both nearest-neighbour lists, both full-text
+    # lists, the articles; hnsw.ef_search is the session's, set when the connection opened); storing the
+    # reply: 5 lock the conversation and read it, 6 mark the question handled, 7 bump last_seq, 8 insert;
+    # 9 the unlock. Plus the reply transaction's savepoint pair (BEGIN/COMMIT in production).
+    with django_assert_num_queries(11):
         visitor_message_answer(message_id=question.pk)
     reply = conversation.messages.get(seq=4)
     assert reply.sender == Message.Sender.BOT and reply.metadata["reply_to"] == question.seq

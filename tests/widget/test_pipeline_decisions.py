@@ -147,3 +147,31 @@ def test_the_shipped_out_of_hours_rule_fires_when_the_default_team_is_closed(shi
     assert handoff.reason == "Came in out of hours: reply by email if they have left"
     assert handoff.team == support
     assert "out-of-hours" in Conversation.objects.get(pk=conversation.pk).tags
+
+
+@pytest.mark.parametrize(
+    ("earlier", "system_every"),
+    [
+        (3, 0),  # a short conversation: the rules read all of it
+        (30, 0),  # a long one: the rules' window holds the last ten turns
+        (30, 2),  # a long one with two system messages after every turn: the window holds too few turns
+    ],
+)
+def test_the_bots_history_is_the_one_the_conversation_has(earlier, system_every, django_assert_num_queries):
+    from chat.selectors import conversation_history_for_bot
+    from triggers.selectors import triggers_inputs_read
+    from widget.pipeline import _bot_history
+
+    conversation = ConversationFactory()
+    for n in range(earlier):
+        sender = Message.Sender.VISITOR if n % 2 == 0 else Message.Sender.BOT
+        message_create(conversation=conversation, sender=sender, text=f"turn {n}")
+        for _ in range(system_every):
+            message_create(conversation=conversation, sender=Message.Sender.SYSTEM, text=f"note {n}")
+    question, _ = message_create(conversation=conversation, sender=Message.Sender.VISITOR, text="and now?")
+    recent = triggers_inputs_read(message=question).recent
+    expected = conversation_history_for_bot(conversation=conversation, before_seq=question.seq)
+
+    with django_assert_num_queries(1 if system_every else 0):  # read again only when the window falls short
+        history = _bot_history(conversation=conversation, question=question, recent=recent)
+    assert history == expected and len(history) == min(earlier, 10)
