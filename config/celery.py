@@ -51,10 +51,12 @@ def _yield_the_cpu_to_web_processes(**_kwargs) -> None:
 
 @task_prerun.connect
 @task_postrun.connect
-def _close_old_connections(**_kwargs) -> None:
+def _close_old_connections(task=None, **_kwargs) -> None:
     """Around each task, what Django does around each request: close a connection past CONN_MAX_AGE
     or broken (PostgreSQL restarted: the task's retry then gets a new one), and health-check the
     kept one at its first use (CONN_HEALTH_CHECKS)."""
+    if task is not None and task.request.is_eager:
+        return  # run in the caller (no REDIS_URL), inside its connection and maybe its transaction
     close_old_connections()
 
 
