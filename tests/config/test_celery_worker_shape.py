@@ -49,3 +49,20 @@ def test_a_worker_keeps_its_database_connection_and_send_loop_across_tasks(probe
 def test_a_worker_runs_below_the_web_processes_cpu_priority(probed_worker, celery_worker, settings):
     assert settings.HANDOFF_WORKER_NICE > 0
     assert probe(celery_worker)["nice"] == os.nice(0) + settings.HANDOFF_WORKER_NICE
+
+
+@pytest.mark.django_db
+def test_an_eager_task_leaves_its_callers_database_connection_alone():
+    """Without REDIS_URL tasks run in their caller (a bot thread, a test), mid-way through its work:
+    closing connections around them, as around a worker's tasks, closed the caller's."""
+    from django.db import connection
+
+    from config.celery import ping
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (before,) = cursor.fetchone()
+    assert ping.delay().get()["pong"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone() == (before,)
