@@ -244,9 +244,7 @@ def handoff_request(
     actor=None,
 ) -> Handoff:
     """Queue the conversation for a person. Asking again while it waits returns the same handoff."""
-    # No savepoint inside a caller's transaction (the widget's button, the trigger rules: two round trips
-    # per request): nothing here is worth catching and carrying on after, a failure rolls the caller back.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         conversation = _lock(conversation, with_customer=True)
         existing = _open_handoff(conversation)
         if existing is not None:

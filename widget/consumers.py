@@ -19,6 +19,7 @@ from django.conf import settings
 
 from chat import realtime, selectors
 from chat.db import database_sync_to_async
+from chat.models import Conversation
 from handoff.realtime import handoff_status_detail
 from handoff.services import (
     HandoffError,
@@ -166,6 +167,11 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         # The message's broadcast (the agents' inbox, the visitor's other tabs): see _store_message.
         await self._layer_quietly(realtime.asend_held(broadcasts))
         if result.created:
+            if self.session.conversation.status == Conversation.Status.BOT:
+                # The bot is on it, whenever its answer starts: at saturation the answer waits in a queue
+                # (a worker's, this socket's earlier questions) and the pipeline's own typing comes only
+                # then. Straight to this socket, with no channel-layer round trip; the answer ends it.
+                await self.send_json(realtime.typing_event(sender="bot", is_typing=True))
             task = asyncio.create_task(self._answer(message))
             _background_tasks.add(task)
             task.add_done_callback(_background_tasks.discard)

@@ -297,8 +297,10 @@
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
   var typingTimer = null;
+  var typingSender = null;
   function showTyping(ev) {
     clearTimeout(typingTimer);
+    typingSender = ev && ev.is_typing ? ev.sender : null;
     if (!ev || !ev.is_typing) {
       typing.hidden = true;
       if (ev && ev.sender === "bot") clearDrafts(); // stopped without an answer (a person took over)
@@ -554,6 +556,8 @@
       case "status":
         lastDetail = ev.detail || {};
         showStatus(ev.status, lastDetail);
+        // The bot's typing comes as soon as a question is acked; a person may take over before it answers.
+        if (ev.status !== "bot" && typingSender === "bot") showTyping(null);
         break;
       case "contact_saved":
         state.email = ev.email;

@@ -1,5 +1,6 @@
 """The pipeline after a visitor's message: the bot answers while it is in charge, and only then."""
 
+import asyncio
 import threading
 
 import pytest
@@ -19,6 +20,11 @@ def stored(conversation_public_id: str) -> list[Message]:
 @database_sync_to_async
 def set_status(conversation_public_id: str, status: str) -> None:
     Conversation.objects.filter(public_id=conversation_public_id).update(status=status)
+
+
+async def bot_has_the_question(bot) -> None:
+    while not bot.questions:
+        await asyncio.sleep(0.01)
 
 
 async def test_the_bot_types_streams_and_answers_with_its_sources(open_widget, scripted_bot):
@@ -108,11 +114,12 @@ async def test_a_person_taking_over_while_the_bot_thinks_silences_the_answer(ope
     await widget.hello()
     await widget.say("Slow question")
     await widget.receive_until("typing", sender="bot", is_typing=True)
+    await asyncio.wait_for(bot_has_the_question(scripted_bot), 5)  # the typing comes at the ack, before that
     await set_status(widget.welcome["conversation"], "assigned")
     scripted_bot.gate.set()
     # With no answer stored, the bot says it stopped typing.
     _, before = await widget.receive_until("typing", sender="bot", is_typing=False)
-    assert not [event for event in before if event["type"] == "message"]
+    assert not [event for event in before if event["type"] == "message" and event["sender"] != "visitor"]
     assert [m.sender for m in await stored(widget.welcome["conversation"])] == ["visitor"]
 
 
@@ -202,3 +209,31 @@ async def test_writing_in_a_resolved_conversation_reopens_it_for_the_bot(open_wi
     assert answer["text"]
     conversation = await database_sync_to_async(Conversation.objects.get)(public_id=widget.welcome["conversation"])
     assert conversation.status == "bot"
+
+
+async def test_a_question_waiting_behind_another_shows_typing_at_once_and_is_answered_in_order(
+    open_widget, scripted_bot
+):
+    """Beyond capacity an answer waits (for a worker, or for this visitor's earlier question); the
+    visitor sees the bot typing right after the ack, not only once the answer starts (issue 12)."""
+    scripted_bot.gate = threading.Event()
+    widget = await open_widget()
+    await widget.hello()
+    first = await widget.say("How long does shipping take?")
+    await widget.receive_until("typing", sender="bot", is_typing=True)
+    second = await widget.say("And to Norway?")
+    # The first answer is still held: this typing is the second question's.
+    await widget.receive_until("typing", timeout=1, sender="bot", is_typing=True)
+    scripted_bot.gate.set()
+    answers = [(await widget.receive_until("message", sender="bot"))[0]["reply_to"] for _ in range(2)]
+    assert answers == [first["seq"], second["seq"]]
+
+
+async def test_no_bot_typing_while_a_person_has_the_conversation(open_widget, scripted_bot):
+    widget = await open_widget()
+    await widget.hello()
+    await widget.say("Hi")
+    await widget.receive_until("message", sender="bot")
+    await set_status(widget.welcome["conversation"], Conversation.Status.ASSIGNED)
+    await widget.say("Are you there?")
+    assert not [event for event in await widget.drain(0.5) if event["type"] == "typing"]
