@@ -1,6 +1,7 @@
 """Reads about agents and teams: the default team, who is online and how loaded, who a user is."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, QuerySet
 
 from agents.hours import teams_hours
@@ -49,6 +50,25 @@ def user_is_manager(user) -> bool:
     if not (user.is_authenticated and user.is_active):
         return False
     return bool(user.is_superuser or (user.is_staff and user.has_perm(MANAGER_PERMISSION)))
+
+
+def user_active_with_agent(*, user_id: int):
+    """The active user of that id (None if gone or deactivated), with their agent profile and its teams
+    in two queries (user and agent in one) and agent_for_user primed: what an inbox socket checks
+    before each push."""
+    user = (
+        get_user_model()
+        .objects.filter(pk=user_id, is_active=True)
+        .select_related("agent")
+        .prefetch_related("agent__teams")
+        .first()
+    )
+    if user is not None:
+        agent = getattr(user, "agent", None)  # the reverse one-to-one is cached, None included
+        if agent is not None:
+            agent.user = user
+        user._inbox_agent = agent
+    return user
 
 
 def agent_for_user(user) -> Agent | None:

@@ -25,8 +25,12 @@ def routing_next(*, team: Team | None) -> tuple[Handoff, Agent] | None:
     Each goes to an online agent of its team with a free slot: the least loaded, and among equals
     whoever was assigned longest ago (round robin). Call it inside a transaction: the handoff row
     stays locked until it commits, and skip_locked lets two routers running at once each take a
-    different waiting handoff instead of queueing behind each other.
+    different waiting handoff instead of queueing behind each other. A free agent is looked for first:
+    with nobody free (a queue that waits, so every request that joins it) no handoff row is locked.
     """
+    agent = agents_available(team=team).first()
+    if agent is None:
+        return None
     handoff = (
         Handoff.objects.select_for_update(skip_locked=True)
         .filter(status=Handoff.Status.QUEUED, team=team)
@@ -34,8 +38,5 @@ def routing_next(*, team: Team | None) -> tuple[Handoff, Agent] | None:
         .first()
     )
     if handoff is None:
-        return None
-    agent = agents_available(team=team).first()
-    if agent is None:
         return None
     return handoff, agent

@@ -244,7 +244,9 @@ def handoff_request(
     actor=None,
 ) -> Handoff:
     """Queue the conversation for a person. Asking again while it waits returns the same handoff."""
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (the widget's button, the trigger rules: two round trips
+    # per request): nothing here is worth catching and carrying on after, a failure rolls the caller back.
+    with transaction.atomic(savepoint=False):
         conversation = _lock(conversation, with_customer=True)
         existing = _open_handoff(conversation)
         if existing is not None:

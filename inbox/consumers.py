@@ -19,12 +19,12 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, get_user_model
+from django.contrib.auth import HASH_SESSION_KEY
 from django.template.loader import render_to_string
 from django.utils.crypto import constant_time_compare
 
 from agents.models import AgentConnection, InternalNote
-from agents.selectors import agent_for_user, user_is_manager
+from agents.selectors import agent_for_user, user_active_with_agent, user_is_manager
 from chat.db import database_sync_to_async
 from chat.ids import parse_id
 from chat.models import Message
@@ -241,7 +241,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session")
         if session is None or not session.session_key or not session.exists(session.session_key):
             return CLOSE_SIGNED_OUT
-        user = get_user_model().objects.filter(pk=self.user.pk, is_active=True).first()
+        user = user_active_with_agent(user_id=self.user.pk)  # and the agent with its teams now: two queries
         if user is None or not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
             return CLOSE_SIGNED_OUT
         agent = agent_for_user(user)

@@ -35,15 +35,15 @@ def test_a_handoff_request_takes_a_fixed_number_of_queries(busy_team, django_cap
     conversation = asked(ConversationFactory())
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
         handoff = handoff_request(conversation=conversation, reason="Visitor asked for a person")
-    # The savepoint; 1 lock the conversation (with its customer), 2 its open handoff (none); the default
-    # team, hours and holidays: cached per process; the wait, once and before the insert: 3 online slots,
-    # 4 median handling time, 5 the promised range, 6 the queue position; 7 the transcript (summary,
-    # sentiment trend and "the bot answered before?" from one read); 8 insert the handoff with its promise;
-    # the transition: 9 the event row, 10 the conversation with the reports' outcome inputs (one UPDATE);
-    # the visitor's notice (its seq from the row locked in 1): 11 bump it, 12 insert it; the release.
-    # Once committed: 13 "anyone behind the newcomer?" (no: no queue update), routing: its savepoint,
-    # 14 the first in line, 15 a free agent (none), its release.
-    assert len(queries) == 19, "\n".join(query["sql"][:150] for query in queries.captured_queries)
+    # No savepoint inside the caller's transaction (the test's, here). 1 lock the conversation (with its
+    # customer), 2 its open handoff (none); the default team, hours and holidays: cached per process; the
+    # wait, once and before the insert: 3 online slots, 4 median handling time, 5 the promised range,
+    # 6 the queue position; 7 the transcript (summary, sentiment trend and "the bot answered before?"
+    # from one read); 8 insert the handoff with its promise; the transition: 9 the event row, 10 the
+    # conversation with the reports' outcome inputs (one UPDATE); the visitor's notice (its seq from the
+    # row locked in 1): 11 bump it, 12 insert it. Once committed: 13 "anyone behind the newcomer?" (no:
+    # no queue update), routing: its savepoint, 14 a free agent (none: no handoff is locked), its release.
+    assert len(queries) == 16, "\n".join(query["sql"][:150] for query in queries.captured_queries)
     notice = conversation.messages.filter(sender=Message.Sender.SYSTEM).get()
     assert notice.metadata["wait"]["position"] == 1 and "about 6 minutes" in notice.text
     assert handoff.wait_estimate_seconds == 6 * 60

@@ -44,13 +44,13 @@ def test_the_person_button_takes_a_fixed_number_of_queries(support_open, django_
     # is reserved from that read), 3 bump the seq, 4 insert it, 5 mark it handled. The rules (triggers/,
     # their own budget): 6 the conversation, 7 their inputs in one statement, a savepoint, 8 log the
     # firing, its release; 9 the conversation again to apply the decision. handoff_request
-    # (tests/handoff/test_request_queries.py; nobody online here, so no handling time or range): a
-    # savepoint, 10 lock, 11 open handoff, 12 online slots, 13 the position, 14 the transcript, 15 insert,
-    # 16 the event, 17 the conversation, 18 bump and 19 insert the notice, its release; 20 the handoff for
-    # the caller; the release. Once committed: 21 "anyone behind?", routing's savepoint, 22 the first in
-    # line, 23 a free agent, its release. Left out: the rules' cache checking their version and the
-    # knowledge base's every few seconds (triggers/, knowledge/).
+    # (tests/handoff/test_request_queries.py; nobody online here, so no handling time or range; no
+    # savepoint of its own): 10 lock, 11 open handoff, 12 online slots, 13 the position, 14 the
+    # transcript, 15 insert, 16 the event, 17 the conversation, 18 bump and 19 insert the notice; 20 the
+    # handoff for the caller; the release. Once committed: 21 "anyone behind?", routing's savepoint,
+    # 22 a free agent (none: no handoff is locked), its release. Left out: the rules' cache checking their
+    # version and the knowledge base's every few seconds (triggers/, knowledge/).
     counted = [query["sql"] for query in queries.captured_queries if not _rules_cache_check(query["sql"])]
-    assert len(counted) == 31, "\n".join(sql[:150] for sql in counted)
+    assert len(counted) == 28, "\n".join(sql[:150] for sql in counted)
     assert handoff.status == "queued" and handoff.conversation_id == conversation.pk
     assert conversation.messages.filter(sender=Message.Sender.SYSTEM).count() == 1
