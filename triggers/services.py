@@ -259,7 +259,8 @@ def triggers_decision_apply(*, decision: TriggerDecision) -> None:
 
 
 def sentiment_score_enqueue(*, message: Message) -> None:
-    """Score a visitor message in the worker once the transaction that stored it commits.
+    """Score a visitor message in the worker once the transaction that stored it commits: with the
+    score computed here (see `_sentiment_here`), the worker stores it and runs the sentiment rules.
 
     If the broker is unreachable the message is still stored; the sweep (score_unscored_messages)
     scores it when the worker is back, so a failed enqueue is logged, not raised.
@@ -267,8 +268,20 @@ def sentiment_score_enqueue(*, message: Message) -> None:
     if message.sender != Message.Sender.VISITOR:
         return
     message_id = message.pk
+    score = _sentiment_here(message)
+    transaction.on_commit(lambda: score_message_sentiment_task.delay(message_id, score), robust=True)
 
-    transaction.on_commit(lambda: score_message_sentiment_task.delay(message_id), robust=True)
+
+def _sentiment_here(message: Message) -> float | None:
+    """The message's score, computed in this process: the pipeline embeds the message for the rules
+    and retrieval anyway (nlp.embeddings keeps the vector), and the score is a small product on it,
+    while a worker scoring it from its id would run the embedding model again. None if that fails:
+    the worker then scores it itself."""
+    try:
+        return message_sentiment(message.text).score
+    except Exception:
+        logger.exception("Could not score message %s here; the worker will", message.pk)
+        return None
 
 
 def message_sentiment_store(*, message_id: int, score: float, message: Message | None = None) -> Message:
@@ -332,8 +345,9 @@ def _score_and_recent_scores(*, message_id: int, conversation_id: int, score: fl
         return [value for (value,) in reversed(cursor.fetchall())]
 
 
-def message_sentiment_score(*, message_id: int) -> TriggerDecision | None:
-    """Score a visitor message (unless already scored), then run the sentiment-phase rules and act.
+def message_sentiment_score(*, message_id: int, score: float | None = None) -> TriggerDecision | None:
+    """Score a visitor message (unless already scored; `score`: computed already, by the pipeline that
+    enqueued this), then run the sentiment-phase rules and act.
 
     Idempotent: a retried or swept run finds the score stored and the firings logged, and a
     handoff is only requested while the conversation is still with the bot.
@@ -343,7 +357,8 @@ def message_sentiment_score(*, message_id: int) -> TriggerDecision | None:
         return None
     conversation = None
     if message.sentiment is None:
-        score = message_sentiment(message.text).score
+        if score is None:
+            score = message_sentiment(message.text).score
         message = message_sentiment_store(message_id=message_id, score=score, message=message)
         conversation = message.conversation  # read under the lock just now, with its customer
     decision = triggers_evaluate_message(message=message, phase="sentiment", conversation=conversation)

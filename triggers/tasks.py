@@ -27,11 +27,12 @@ SWEEP_BATCH = 500
     retry_backoff_max=60,
     max_retries=5,
 )
-def score_message_sentiment(message_id: int) -> None:
-    """Score a visitor message, update its conversation, run the sentiment rules (may hand off)."""
+def score_message_sentiment(message_id: int, score: float | None = None) -> None:
+    """Score a visitor message (unless `score` is given), update its conversation, run the sentiment
+    rules (may hand off)."""
     from triggers.services import message_sentiment_score  # noqa: PLC0415 - Celery idiom: services import tasks
 
-    message_sentiment_score(message_id=message_id)
+    message_sentiment_score(message_id=message_id, score=score)
 
 
 @shared_task(

@@ -265,6 +265,28 @@ def test_the_sentiment_phase_reads_nothing_without_rules_that_read_sentiment(
     assert not decision.fired_rule_ids
 
 
+def test_the_pipeline_scores_the_message_so_the_worker_does_not_embed_it_again(
+    conversation, say, no_rules, monkeypatch, django_capture_on_commit_callbacks
+):
+    from nlp import embeddings
+    from triggers.sentiment import message_sentiment
+
+    real_embed, embedded = embeddings.embed, []
+    monkeypatch.setattr(embeddings, "embed", lambda texts: embedded.append(list(texts)) or real_embed(texts))
+    text = "my order is three weeks late and nobody answers"
+    embeddings.recent_texts_forget()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        message = say(text)
+        sentiment_score_enqueue(message=message)  # the pipeline embeds it here, for the rules and retrieval too
+    assert embedded == [[text]]
+    embeddings.recent_texts_forget()  # as in a worker process of its own
+    for callback in callbacks:
+        callback()  # the task, eager here: stores the score it was given
+    assert embedded == [[text]], "the worker did not run the model"
+    message.refresh_from_db()
+    assert message.sentiment == message_sentiment(text).score
+
+
 def test_a_broker_failure_does_not_lose_the_message_and_the_sweep_scores_it(
     conversation, say, no_rules, monkeypatch, django_capture_on_commit_callbacks
 ):
