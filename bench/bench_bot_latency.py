@@ -164,6 +164,19 @@ def start_workers(
     return processes
 
 
+def stop_all(children: list[subprocess.Popen | None]) -> None:
+    """Terminate, and kill what has not stopped within 15 s (a worker finishing queued work)."""
+    children = [child for child in children if child is not None]
+    for child in children:
+        child.terminate()
+    for child in children:
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 def prepare_database() -> None:
     """Migrate and load the demo company (knowledge base included) with eager tasks, no broker needed."""
     env = server_env(None)
@@ -371,10 +384,7 @@ def main() -> None:
     try:
         numbers = asyncio.run(run_visitors(base_url, args.visitors, args.questions, args.think, cpu_parts, warmups))
     finally:
-        for child in [process, *workers]:
-            if child is not None:
-                child.terminate()
-                child.wait(15)
+        stop_all([process, *workers])
     print(
         json.dumps(
             {

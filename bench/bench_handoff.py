@@ -205,6 +205,8 @@ def bench_env(redis_url: str) -> dict[str, str]:
         "HANDOFF_DATA_DIR": str(ROOT / "var" / "bench-handoff"),
         "REDIS_URL": redis_url,
         "LOG_LEVEL": "WARNING",
+        # The visitor's pipeline (the handoff request included) in Daphne's bot threads: no worker runs here.
+        "HANDOFF_ANSWER_IN_WORKERS": "0",
         # Every simulated visitor is 127.0.0.1: the per-address budgets (widget/budgets.py) would refuse them.
         **{f"WIDGET_BUDGET_{kind}": "1000000,1000000,60" for kind in ("CONNECT", "CONVERSATION", "HANDOFF")},
     }

@@ -31,6 +31,7 @@ from bench.bench_bot_latency import (  # noqa: E402
     server_env,
     start_daphne,
     start_workers,
+    stop_all,
     summary,
 )
 
@@ -78,9 +79,7 @@ def main() -> None:
         warmup, results, wall = asyncio.run(visitors_on([url for _, url in webs], args.visitors, args.questions))
         time.sleep(3)  # anything still in flight settles (sentiment scoring, a last answer)
     finally:
-        for child in [*(process for process, _ in webs), *workers]:
-            child.terminate()
-            child.wait(15)
+        stop_all([*(process for process, _ in webs), *workers])
 
     this_run = message.objects.filter(id__gte=first_id, sender="visitor")
     stored = this_run.count()

@@ -268,14 +268,22 @@ HANDOFF_ANSWER_THRESHOLD = env_float("HANDOFF_ANSWER_THRESHOLD", 0.5)
 # answered most per second and kept acks quickest: more only fight the acks for the GIL), a chat model's
 # are mostly waiting on the network.
 WIDGET_BOT_THREADS = env_int("WIDGET_BOT_THREADS", 2 if LLM_PROVIDER == "none" else 32, minimum=1)
-# Where visitors are answered (widget/answering.py): in the web process's bot threads (the default:
-# the lowest latency on one box, bench/results-scale.md), or as durable Celery work that any number of
-# workers share (HANDOFF_ANSWER_IN_WORKERS=1: acks late, a killed worker's answer is redone by another).
+# Where visitors are answered (widget/answering.py). With REDIS_URL, as durable Celery work that any
+# number of workers share (acks late, a killed worker's answer is redone by another): on 2 cores at
+# saturation the same answers per second as the web process's bot threads for about the same CPU, but
+# acks 3x quicker (they no longer share the web process's GIL with answers) and more workers or boxes
+# add capacity (bench_bot_latency, README Production). Without REDIS_URL (a laptop: nothing but
+# Python) in the web process's bot threads; HANDOFF_ANSWER_IN_WORKERS=0 keeps that with Redis too.
 # Either way the answer sweep retries what a dying process lost: beat's task with REDIS_URL, else a loop
 # in the web process itself.
-HANDOFF_ANSWER_IN_WORKERS = env_bool("HANDOFF_ANSWER_IN_WORKERS", False)
+HANDOFF_ANSWER_IN_WORKERS = env_bool("HANDOFF_ANSWER_IN_WORKERS", bool(REDIS_URL))
 if HANDOFF_ANSWER_IN_WORKERS and not REDIS_URL:
     raise ImproperlyConfigured("HANDOFF_ANSWER_IN_WORKERS=1 needs REDIS_URL (the workers' broker)")
+# A worker's pool: extractive answers are CPU work, so one process per core (prefork, Celery's default
+# concurrency); answers from a chat model mostly wait on it, so as many threads as the web's bot threads.
+if LLM_PROVIDER != "none":
+    CELERY_WORKER_POOL = "threads"
+    CELERY_WORKER_CONCURRENCY = WIDGET_BOT_THREADS
 WIDGET_ANSWER_SWEEP_IN_PROCESS = not REDIS_URL
 # The answer sweep: how often it runs, and how old an unanswered visitor message must be to count as
 # lost (an answer takes milliseconds, a queue at saturation a few seconds).

@@ -1,10 +1,10 @@
 """Where and when a stored visitor message goes through the pipeline, so that no acknowledged
 question is left unanswered by a restart, a killed worker or a broker outage.
 
-- By default it runs in the web process's bot threads: the lowest latency on one box.
-- With HANDOFF_ANSWER_IN_WORKERS=1 (needs REDIS_URL) it is a Celery task: acks late and rejected on
-  worker loss (config/settings.py), so a worker killed mid-answer has it redelivered, and any number
-  of workers share the load.
+- With REDIS_URL (HANDOFF_ANSWER_IN_WORKERS, on by default there) it is a Celery task: acks late and
+  rejected on worker loss (config/settings.py), so a worker killed mid-answer has it redelivered, any
+  number of workers share the load, and the web process's acks never wait for answers' CPU.
+- Without (a laptop), or with HANDOFF_ANSWER_IN_WORKERS=0, it runs in the web process's bot threads.
 - Either way the sweep (`answers_sweep`: beat's task with REDIS_URL, else a loop in the web process)
   hands every visitor message the pipeline never finished with back to the same code.
 
