@@ -30,14 +30,14 @@ def test_an_agents_reply_takes_a_fixed_number_of_queries(
 
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {"text": "Your parcel left today."}, HTTP_HX_REQUEST="true")
-    # The view: 1 session, 2 user, 3 agent, 4 its teams (prefetch), 5 the conversation with its customer
-    # (through the user's access). The claim: 6 lock the conversation (read whole: the user may still act
-    # on it is checked on that row, no query), 7 its open handoff. The message, its seq reserved from the
-    # row locked in 6: 8 bump it, 9 insert it. (The author's name for the widget comes with the agent; the
-    # first reply's time is recorded once, not again.) Plus the reply transaction's savepoint pair
-    # (BEGIN/COMMIT in production, not counted here).
+    # The view: 1 session, 2 user, 3 agent with its team ids (the teams from agents.hours' per-process
+    # cache), 4 the conversation with its customer (through the user's access). The claim: 5 lock the
+    # conversation (read whole: the user may still act on it is checked on that row, no query), 6 its open
+    # handoff. The message, its seq reserved from the row locked in 5: 7 bump it, 8 insert it. (The
+    # author's name for the widget comes with the agent; the first reply's time is recorded once, not
+    # again.) Plus the reply transaction's savepoint pair (BEGIN/COMMIT in production, not counted here).
     assert response.status_code == 204
-    assert len(queries) == 11, "\n".join(query["sql"][:150] for query in queries.captured_queries)
+    assert len(queries) == 10, "\n".join(query["sql"][:150] for query in queries.captured_queries)
     event = async_to_sync(layer.receive)(channel)["event"]
     assert (event["type"], event["sender"], event["text"]) == ("message", "agent", "Your parcel left today.")
     assert event["author"] == {"name": "Dana"}
