@@ -241,7 +241,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session")
         if session is None or not session.session_key or not session.exists(session.session_key):
             return CLOSE_SIGNED_OUT
-        user = user_active_with_agent(user_id=self.user.pk)  # and the agent with its teams now: two queries
+        user = user_active_with_agent(user_id=self.user.pk)  # with the agent and its teams as they are now
         if user is None or not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
             return CLOSE_SIGNED_OUT
         agent = agent_for_user(user)
