@@ -1,16 +1,18 @@
 import asyncio
 import itertools
+import logging
 import os
 import threading
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 from django.conf import settings
 from django.db import close_old_connections, connection
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+logger = logging.getLogger(__name__)
 
 # redis:// and rediss:// brokers through our Redis transport: a worker must outlive a Redis restart
 # (config/broker.py says which kombu defect killed it).
@@ -47,6 +49,26 @@ def _yield_the_cpu_to_web_processes(**_kwargs) -> None:
     Daphne a core first and the workers take the rest."""
     if settings.HANDOFF_WORKER_NICE:
         os.nice(settings.HANDOFF_WORKER_NICE)
+
+
+@worker_process_init.connect
+def _warm_up_before_the_first_answer(**_kwargs) -> None:
+    """A pool process loads the embedding model and compiles the trigger rules (their phrases embedded)
+    before it takes a task, not inside a visitor's answer: about a second of CPU per process (py-spy of a
+    worker just started at saturation: 21 % compiling rules, 10 % loading the model)."""
+    # Imported here: this module is imported (config/__init__.py) before Django's apps are ready.
+    from nlp import embeddings  # noqa: PLC0415 - see above; and heavy, loaded only in a pool process
+    from triggers.rule_cache import rules_compiled  # noqa: PLC0415 - see above
+
+    if not settings.HANDOFF_ANSWER_IN_WORKERS:
+        return
+    try:
+        embeddings.embed(["warm up"])
+        rules_compiled()
+    except Exception:  # the first answer loads what it needs instead
+        logger.warning("The worker's warm-up failed", exc_info=True)
+    finally:
+        connection.close()
 
 
 @task_prerun.connect
@@ -106,7 +128,16 @@ def worker_probe() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (backend_pid,) = cursor.fetchone()
-    return {"pid": os.getpid(), "nice": os.nice(0), "db_backend_pid": backend_pid, "send_loop": _send_loop_id()}
+    from nlp import embeddings  # noqa: PLC0415 - this module is imported before Django's apps are ready
+
+    warm = embeddings._load_model.cache_info().currsize == 1  # loaded before any answer asked for it
+    return {
+        "pid": os.getpid(),
+        "nice": os.nice(0),
+        "db_backend_pid": backend_pid,
+        "send_loop": _send_loop_id(),
+        "model_loaded": warm,
+    }
 
 
 def _send_loop_id() -> int:

@@ -17,9 +17,10 @@ QUEUE = f"worker-shape-{os.getpid()}"
 
 @pytest.fixture(scope="module")
 def probed_worker(redis_url, django_db_setup, django_db_blocker):
-    """A worker of its own on a queue of its own, with persistent connections as in production (the
-    suite's processes close theirs, so that the test database can be dropped)."""
-    worker = [services.python_bin("celery"), "-A", "config", "worker", "--pool=solo", "-Q", QUEUE]
+    """A worker of its own on a queue of its own, prefork with one pool process and persistent
+    connections as in production (the suite's processes close theirs, so that the test database can
+    be dropped)."""
+    worker = [services.python_bin("celery"), "-A", "config", "worker", "--concurrency=1", "-Q", QUEUE]
     process = services.start(
         [*worker, "--without-gossip", "--without-mingle", "--loglevel=INFO", f"--hostname={QUEUE}@%h"],
         services.child_env(redis_url, HANDOFF_TEST_CONN_MAX_AGE="60"),
@@ -37,7 +38,7 @@ def probe(celery_worker) -> dict:
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_keeps_its_database_connection_and_send_loop_across_tasks(probed_worker, celery_worker):
     first, second = probe(celery_worker), probe(celery_worker)
-    assert first["pid"] == second["pid"] == probed_worker.pid
+    assert first["pid"] == second["pid"]  # one pool process, so one connection to keep
     # Celery's Django fixup closed the connection around every task: a new backend each time.
     assert first["db_backend_pid"] == second["db_backend_pid"]
     # async_to_sync with no loop to hand over to started a new one per call.
@@ -49,6 +50,12 @@ def test_a_worker_keeps_its_database_connection_and_send_loop_across_tasks(probe
 def test_a_worker_runs_below_the_web_processes_cpu_priority(probed_worker, celery_worker, settings):
     assert settings.HANDOFF_WORKER_NICE > 0
     assert probe(celery_worker)["nice"] == os.nice(0) + settings.HANDOFF_WORKER_NICE
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_process_loads_the_embedding_model_before_its_first_task(probed_worker, celery_worker):
+    assert probe(celery_worker)["model_loaded"]
 
 
 @pytest.mark.django_db
