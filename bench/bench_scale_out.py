@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_bot_latency import (  # noqa: E402
     QUESTIONS,
+    CpuMeter,
     Visitor,
     empty_results,
     prepare_database,
@@ -49,15 +50,18 @@ def database():
     return Message
 
 
-async def visitors_on(urls: list[str], visitors: int, questions: int) -> tuple[dict, dict, float]:
-    warmup = empty_results()  # one question per web process first: each worker loads the model
+async def visitors_on(
+    urls: list[str], visitors: int, questions: int, cpu_parts: dict[str, list[int]]
+) -> tuple[dict, dict, float, dict]:
+    warmup = empty_results()  # one question per web process first
     for index, url in enumerate(urls):
         await Visitor(url).run(QUESTIONS[index : index + 1], warmup, 0)
     results = empty_results()
     plans = [[QUESTIONS[(v + q) % len(QUESTIONS)] for q in range(questions)] for v in range(visitors)]
     started = time.perf_counter()
-    await asyncio.gather(*(Visitor(urls[v % len(urls)]).run(plan, results, 0) for v, plan in enumerate(plans)))
-    return warmup, results, time.perf_counter() - started
+    with CpuMeter(cpu_parts) as cpu:
+        await asyncio.gather(*(Visitor(urls[v % len(urls)]).run(plan, results, 0) for v, plan in enumerate(plans)))
+    return warmup, results, time.perf_counter() - started, cpu.report(len(results["answer"]))
 
 
 def main() -> None:
@@ -76,7 +80,9 @@ def main() -> None:
     workers = start_workers(args.redis_url, WORKERS, logs)
     webs = [start_daphne(args.redis_url, logs / f"daphne-scale-out-{n}.log", "workers") for n in range(WEB_PROCESSES)]
     try:
-        warmup, results, wall = asyncio.run(visitors_on([url for _, url in webs], args.visitors, args.questions))
+        cpu_parts = {"daphnes": [process.pid for process, _ in webs], "workers": [worker.pid for worker in workers]}
+        urls = [url for _, url in webs]
+        warmup, results, wall, cpu = asyncio.run(visitors_on(urls, args.visitors, args.questions, cpu_parts))
         time.sleep(3)  # anything still in flight settles (sentiment scoring, a last answer)
     finally:
         stop_all([*(process for process, _ in webs), *workers])
@@ -104,6 +110,7 @@ def main() -> None:
                 "answers_per_second": round(len(results["answer"]) / wall, 1),
                 "send_to_ack": summary(results["ack"]),
                 "send_to_bot_answer": summary(results["answer"]),
+                "cpu": cpu,
             },
             indent=2,
         )
