@@ -148,14 +148,20 @@ def server_env(redis_url: str | None, answer_in: str = "web") -> dict[str, str]:
 
 
 def start_workers(
-    redis_url: str, count: int, log_dir: Path, answer_in: str = "workers", extra: list[str] = ()
+    redis_url: str,
+    count: int,
+    log_dir: Path,
+    answer_in: str = "workers",
+    extra: list[str] = (),
+    concurrency: int = 1,
 ) -> list[subprocess.Popen]:
-    """Celery workers (answering visitors with answer_in="workers"), prefork with one child each."""
+    """Celery workers (answering visitors with answer_in="workers"), prefork with `concurrency` children each."""
     log_dir.mkdir(parents=True, exist_ok=True)
     processes = []
     for index in range(count):
         log = open(log_dir / f"worker-{index}.log", "wb")  # noqa: SIM115 - closed with the process
-        command = [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker", "--concurrency=1"]
+        celery = str(Path(sys.executable).with_name("celery"))
+        command = [celery, "-A", "config", "worker", f"--concurrency={concurrency}"]
         command += ["--without-gossip", "--without-mingle", "--loglevel=WARNING", f"--hostname=bench-{index}@%h"]
         command += extra
         env = server_env(redis_url, answer_in)
@@ -357,12 +363,20 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        help="Celery workers to start (default 2 with --answer-in workers, else 0: sentiment tasks then stay queued)",
+        help="Celery workers to start (default 1 with --answer-in workers, as `manage.py serve` runs on a box; "
+        "else 0: sentiment tasks then stay queued)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="prefork processes per worker (default: the cores shared out among the workers, at least 1)",
     )
     parser.add_argument("--worker-args", default="", help="extra `celery worker` arguments, e.g. '--pool=solo'")
     args = parser.parse_args()
     if args.workers is None:
-        args.workers = 2 if args.answer_in == "workers" else 0
+        args.workers = 1 if args.answer_in == "workers" else 0
+    if args.concurrency is None:
+        args.concurrency = max(1, (os.cpu_count() or 1) // max(1, args.workers))
     if args.questions > 10 and not args.think:
         parser.error("more than 10 questions per visitor hits the 10-per-10-seconds rate limit; add --think")
 
@@ -375,10 +389,12 @@ def main() -> None:
         prepare_database()
         logs = ROOT / "var" / "bench-logs"
         if args.workers:
-            workers = start_workers(args.redis_url, args.workers, logs, args.answer_in, args.worker_args.split())
+            workers = start_workers(
+                args.redis_url, args.workers, logs, args.answer_in, args.worker_args.split(), args.concurrency
+            )
         process, base_url = start_daphne(args.redis_url, logs / "daphne-bot-latency.log", args.answer_in)
     cpu_parts = {"daphne": [process.pid]} if process else {}
-    warmups = args.workers if args.answer_in == "workers" else 1
+    warmups = args.workers * args.concurrency if args.answer_in == "workers" else 1
     if workers:
         cpu_parts["workers"] = [worker.pid for worker in workers]
     try:
@@ -395,7 +411,8 @@ def main() -> None:
                 "load_average_1m": round(os.getloadavg()[0], 2),
                 "server": base_url if args.url else "daphne (1 process), Redis channel layer, embedded PostgreSQL",
                 "answer_in": args.answer_in if not args.url else "server's choice",
-                "workers": args.workers if args.answer_in == "workers" and not args.url else 0,
+                "workers": args.workers if not args.url else 0,
+                "processes_per_worker": args.concurrency if args.workers and not args.url else 0,
                 "llm_provider": os.environ.get("HANDOFF_LLM_PROVIDER", "none"),
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),
