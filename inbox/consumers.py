@@ -17,6 +17,7 @@ import logging
 from collections import deque
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
@@ -170,6 +171,11 @@ class InboxConsumer(AsyncWebsocketConsumer):
                 self.closing = True
                 await self.close(code=code)
                 return
+            # Not super().dispatch: Channels would first hop to its one thread-sensitive thread to close
+            # stale connections, the thread that also runs every sync HTTP view of the process, so a push
+            # waited behind any agent's page or reply. Every database call here closes them itself (db()).
+            await getattr(self, get_handler_name(message))(message)
+            return
         await super().dispatch(message)
 
     async def inbox_access_changed(self, message: dict) -> None:

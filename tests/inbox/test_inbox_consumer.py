@@ -1,6 +1,7 @@
 """The inbox's live updates over a real Channels stack (auth middleware, origin check, routing)."""
 
 import asyncio
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -174,6 +175,29 @@ async def test_a_request_joining_beyond_the_rows_the_sidebar_shows_pushes_the_co
     assert f'data-conversation="{conversation.pk}"' not in frame
     assert 'id="queue-more" hx-swap-oob="true">' in frame and "and 1 more waiting" in frame
     assert 'id="count-queue" hx-swap-oob="true">3<' in frame
+    await communicator.disconnect()
+
+
+async def test_a_push_does_not_wait_for_the_thread_that_runs_the_http_views(agent, queued_conversation):
+    """Django runs every sync view of the process in one thread-sensitive thread: an agent's slow page
+    or reply there must not hold up another tab's pushes (issue 12)."""
+    from asgiref.sync import sync_to_async
+
+    from chat.realtime import inbox_changed_event
+
+    communicator = await inbox_socket(agent.user)
+    assert (await communicator.connect())[0]
+    loop = asyncio.get_running_loop()
+    slow_view = asyncio.ensure_future(sync_to_async(time.sleep, thread_sensitive=True)(3))
+    await asyncio.sleep(0.2)  # the slow view holds the thread now
+    started = loop.time()
+    await get_channel_layer().group_send(
+        f"agent_{agent.pk}", {"type": "inbox.inbox_changed", "event": inbox_changed_event()}
+    )
+    frame = await receive_until(communicator, 'id="sidebar"', timeout=2.5)
+    assert loop.time() - started < 2, "the push waited for the slow view"
+    assert 'id="queue-count"' in frame
+    await slow_view
     await communicator.disconnect()
 
 
