@@ -49,7 +49,8 @@ def test_a_worker_keeps_its_database_connection_and_send_loop_across_tasks(probe
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_runs_below_the_web_processes_cpu_priority(probed_worker, celery_worker, settings):
     assert settings.HANDOFF_WORKER_NICE > 0
-    assert probe(celery_worker)["nice"] == os.nice(0) + settings.HANDOFF_WORKER_NICE
+    # Relative to this process (the suite may itself run niced); the kernel caps niceness at 19.
+    assert probe(celery_worker)["nice"] == min(19, os.nice(0) + settings.HANDOFF_WORKER_NICE)
 
 
 @pytest.mark.worker

@@ -4,6 +4,7 @@ as fast as on one process. Real processes, real sockets; bench/bench_two_daphnes
 
 import asyncio
 import json
+import statistics
 import time
 import uuid
 from pathlib import Path
@@ -25,8 +26,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LOG_DIR = Path(settings.DATA_DIR) / "logs" / "two-daphnes"
 MESSAGES = 8
 # On one process a visitor's message is on the agent's screen in tens of milliseconds, even on a
-# loaded 2-core machine; issue 17 saw p50 3.2 s across two processes.
-WITHIN_SECONDS = 1.5
+# loaded 2-core machine; issue 17 saw p50 3.2 s across two processes. The median says "at once"; the
+# slowest message gets more room, since on a loaded shared machine one of eight can wait a second
+# for a core (1.54 s seen at load 6 under nice), which is not the defect.
+MEDIAN_WITHIN_SECONDS = 1.0
+WITHIN_SECONDS = 3.0
 
 
 async def frames_until(socket, needle: str, timeout: float) -> None:
@@ -45,8 +49,9 @@ def test_a_visitor_on_one_daphne_and_an_agent_on_another_see_each_others_message
         services.daphne(redis_url=redis_url, log_path=LOG_DIR / "agent-side.log") as agent_url,
     ):
         to_agent, to_visitor = asyncio.run(converse(visitor_url, agent_url, cookie, agent))
-    assert max(to_agent) < WITHIN_SECONDS, f"visitor -> agent took {sorted(to_agent)} s"
-    assert max(to_visitor) < WITHIN_SECONDS, f"agent -> visitor took {sorted(to_visitor)} s"
+    for direction, delays in (("visitor -> agent", to_agent), ("agent -> visitor", to_visitor)):
+        assert statistics.median(delays) < MEDIAN_WITHIN_SECONDS, f"{direction} took {sorted(delays)} s"
+        assert max(delays) < WITHIN_SECONDS, f"{direction} took {sorted(delays)} s"
 
 
 def assigned(public_id: str, agent) -> Conversation:
