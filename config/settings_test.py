@@ -40,8 +40,8 @@ if env_bool("HANDOFF_TEST_PROCESS", False):
     # The answer sweep in the server process only where a test asks for it (the fault suite): elsewhere
     # it would answer other tests' deliberately unanswered messages.
     WIDGET_ANSWER_SWEEP_IN_PROCESS = env_bool("HANDOFF_TEST_SWEEP", False)
-    # It outlives the tests' flushes, which renumber the content types (tests/support/live_server.py).
-    MIDDLEWARE = [*MIDDLEWARE, "tests.support.live_server.forget_content_types"]  # noqa: F405
+    # A server outlives the tests' flushes: it reads its caches afresh per request (tests/support/live_server.py).
+    MIDDLEWARE = [*MIDDLEWARE, "tests.support.live_server.forget_caches"]  # noqa: F405
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
