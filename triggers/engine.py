@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from triggers import detectors, phrases
 from triggers.conditions import Condition, Intent, RuleError, evaluate_all, parse_conditions
 from triggers.conditions.context import Context
-from triggers.conditions.patterns import MESSAGE_PATTERN_BUDGET_SECONDS
+from triggers.conditions.keywords import Keywords
+from triggers.conditions.patterns import MESSAGE_PATTERN_BUDGET_SECONDS, WORD_RUN
 from triggers.text import content_words, normalize, tokens, word_overlap
 from triggers.vectors import numpy
 
@@ -159,6 +160,62 @@ class _Topic:
     contrast_blocks: tuple[int, ...]
 
 
+# The result of a keyword condition the index rules out. One shared object for every message: only
+# a miss is ever pre-filled, and a miss's details are never written to.
+_KEYWORD_MISS: tuple[bool, dict] = (False, {})
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordIndex:
+    """An inverted index of the keyword conditions made only of literal whole-word terms (the
+    commonest kind), by the word runs their terms start with (Keywords.required_words).
+
+    Each message's word runs are looked up once; an indexed condition none of whose runs is there
+    cannot match, so its slot starts out as a miss and it is never tested. The rest start empty
+    and are tested as before, so what matches, and what the firing log records, is unchanged.
+    """
+
+    initial: tuple[tuple[bool, dict] | None, ...] = ()  # by slot: a miss for indexed ones, else None
+    exact: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # run -> slots
+    prefixes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # start of a run -> slots
+    prefix_lengths: tuple[int, ...] = ()
+
+    @classmethod
+    def build(cls, conditions: Mapping[int, Condition], slot_count: int) -> KeywordIndex:
+        initial: list[tuple[bool, dict] | None] = [None] * slot_count
+        exact: dict[str, list[int]] = {}
+        prefixes: dict[str, list[int]] = {}
+        for slot, condition in conditions.items():
+            required = condition.required_words() if isinstance(condition, Keywords) else None
+            if required is None:
+                continue
+            initial[slot] = _KEYWORD_MISS
+            for run in required[0]:
+                exact.setdefault(run, []).append(slot)
+            for run in required[1]:
+                prefixes.setdefault(run, []).append(slot)
+        return cls(
+            initial=tuple(initial),
+            exact={run: tuple(slots) for run, slots in exact.items()},
+            prefixes={run: tuple(slots) for run, slots in prefixes.items()},
+            prefix_lengths=tuple(sorted({len(run) for run in prefixes})),
+        )
+
+    def results(self, normalized: str) -> list[tuple[bool, dict] | None]:
+        """Evaluation.results for a message: indexed conditions it cannot match pre-filled as misses."""
+        results = list(self.initial)
+        exact, prefixes, lengths = self.exact, self.prefixes, self.prefix_lengths
+        if not exact and not prefixes:
+            return results
+        for run in set(WORD_RUN.findall(normalized)):
+            for slot in exact.get(run, ()):
+                results[slot] = None
+            for length in lengths:
+                for slot in prefixes.get(run[:length], ()):
+                    results[slot] = None
+        return results
+
+
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
@@ -172,6 +229,7 @@ class RuleSet:
     needs_business_hours: bool = False
     knowledge_categories: frozenset[str] = frozenset()
     slot_count: int = 0  # distinct conditions (see Condition.slot)
+    keyword_index: KeywordIndex = field(default_factory=KeywordIndex)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -234,8 +292,10 @@ def compile_rules(
     # Rules repeat conditions ("plan is pro", "asks for a person"): equal ones (same kind and options,
     # so the same repr) share a slot and are tested once per message, whichever rule asks first.
     slots: dict[str, int] = {}
+    by_slot: dict[int, Condition] = {}
     for condition in everything:
         condition.slot = slots.setdefault(repr(condition), len(slots))
+        by_slot.setdefault(condition.slot, condition)
     intents = [c for c in everything if isinstance(c, Intent)]
     needs_vectors = any(c.uses_vectors for c in everything)
     knowledge_categories = frozenset(c.category for c in intents if c.category and c.knowledge_base)
@@ -246,6 +306,7 @@ def compile_rules(
         "needs_business_hours": any(c.uses_business_hours for c in everything),
         "knowledge_categories": knowledge_categories,
         "slot_count": len(slots),
+        "keyword_index": KeywordIndex.build(by_slot, len(slots)),
     }
     if embed is None or not needs_vectors:
         return RuleSet(**ruleset_fields)
@@ -314,7 +375,8 @@ class Evaluation:
         self.customer = customer
         self.notes: list[str] = []
         self.pattern_seconds_left = MESSAGE_PATTERN_BUDGET_SECONDS  # spent by Keywords' regular expressions
-        self.results: list[tuple[bool, dict] | None] = [None] * ruleset.slot_count  # by Condition.slot
+        # By Condition.slot; keyword conditions the message cannot match start out decided.
+        self.results = ruleset.keyword_index.results(message.normalized)
         self._corrected: dict[int, str | None] = {}
         self._similarities: dict[str, tuple[float, float] | None] = {}
         self._contrasts: dict[tuple[int, ...], float] = {}

@@ -46,6 +46,9 @@ _STOPWORDS = frozenset(
 )
 
 
+# Cached: the "bot struggling" conditions read the same texts (the bot's answers, the visitor's
+# earlier messages) again on every message of a conversation, and folding them is most of the cost.
+@lru_cache(maxsize=4096)
 def content_words(text: str) -> frozenset[str]:
     """The words of a text that carry its meaning (without "the", "please", "how", ...)."""
     return frozenset(word for word in tokens(normalize(text)) if word not in _STOPWORDS)

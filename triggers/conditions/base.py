@@ -177,16 +177,25 @@ class Options:
 
 
 def evaluate_all(conditions: Sequence[Condition], match: str, ev: Evaluation) -> tuple[bool, dict]:
-    """Short-circuit: "all" stops at the first miss, "any" at the first hit."""
+    """Short-circuit: "all" stops at the first miss, "any" at the first hit.
+
+    A result already kept for the message (Condition.test) is read here without the call: most
+    conditions of a large rule set are shared, or ruled out by the keyword index beforehand.
+    """
+    results = ev.results
     if match == "any":
         for condition in conditions:
-            matched, details = condition.test(ev)
+            slot = condition.slot
+            kept = results[slot] if slot >= 0 else None
+            matched, details = kept if kept is not None else condition.test(ev)
             if matched:
                 return True, {"kind": "group", "match": "any", "matched": [details]}
         return False, {}
     found = []
     for condition in conditions:
-        matched, details = condition.test(ev)
+        slot = condition.slot
+        kept = results[slot] if slot >= 0 else None
+        matched, details = kept if kept is not None else condition.test(ev)
         if not matched:
             return False, {}
         found.append(details)

@@ -193,6 +193,69 @@ def terms_pattern(terms: Sequence[str], *, whole_words: bool = True) -> re.Patte
     return re.compile(source)
 
 
+# A run of word characters as `re` sees them: what whole-word matching aligns on (not text.tokens,
+# which keeps "don't" whole where (?<!\w)don(?!\w) matches).
+WORD_RUN = re.compile(r"\w+")
+
+
+def term_leads(terms: Sequence[str]) -> tuple[frozenset[str], frozenset[str]] | None:
+    """What terms_pattern(terms, whole_words=True) needs in a message before it can match, or None.
+
+    A whole-word match starts where a word run starts, so each term needs its leading run of word
+    characters among the message's runs: exactly ("refund" in "refund request", "e" in "e-mail"),
+    or as the start of a run for a one-run prefix term ("refund*"). Returns (exact, prefixes), or
+    None when a term starts with something else ("#123", "*"), which the index cannot see. Mirrors
+    terms_pattern's folding, so the two cannot disagree.
+    """
+    exact, prefixes = set(), set()
+    for term in {normalize(term) for term in terms}:
+        body = term.rstrip("*").strip()
+        lead = WORD_RUN.match(body)
+        if lead is None:
+            return None
+        if term.endswith("*") and lead.end() == len(body):
+            prefixes.add(lead.group(0))
+        else:
+            exact.add(lead.group(0))
+    return frozenset(exact), frozenset(prefixes)
+
+
+# Syntax the standard library's parser reads differently from the `regex` module, or not at all:
+# a brace that is not a plain {m,n} repeat (regex's fuzzy matching, "refund{e<=1}") and any "(?"
+# group other than (?:...), lookarounds and named groups (inline flags, atomic groups, V1 mode), and
+# POSIX classes ("[[:alpha:]]", which the standard library reads as a set and a "]").
+_NOT_PLAIN = re.compile(r"\{(?!\d*(?:,\d*)?\})|\(\?(?![:=!<P])|\[:")
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def required_literal(pattern: str) -> str | None:
+    """A piece of text every match of the pattern contains, lower-case, or None when none is known.
+
+    The longest run of plain ASCII letters and digits among the pattern's top-level items (each of
+    which every match goes through, in order): for refund\\s+#?\\d{4,} that is "refund". ASCII
+    only because the pattern matches without case against folded text, and no folded character
+    matches an ASCII letter or digit case-insensitively without being that character
+    (tests/triggers/test_prefilter.py checks every code point). A message without the literal
+    cannot match, so the pattern need not run.
+    """
+    source = strip_accents(pattern)
+    if _NOT_PLAIN.search(source):
+        return None
+    try:
+        items = list(parser.parse(source))
+    except Exception:  # syntax only the `regex` module knows
+        return None
+    best, run = "", ""
+    for op, argument in items:
+        char = chr(argument).lower() if op == constants.LITERAL else ""
+        if char in _ASCII_ALNUM and char:
+            run += char
+            best = max(best, run, key=len)
+        else:
+            run = ""
+    return best or None
+
+
 def words_of(terms: Sequence[str]) -> set[str]:
     """The words of literal terms ("refund*" counts as "refund"): what typo correction aims at."""
     return {word for term in terms for word in tokens(normalize(term.rstrip("*")))}
