@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from kombu.transport import TRANSPORT_ALIASES
 
+from nlp import embeddings  # cheap: the model loads on first use (tests/knowledge/test_embeddings.py)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 logger = logging.getLogger(__name__)
 
@@ -57,7 +59,6 @@ def _warm_up_before_the_first_answer(**_kwargs) -> None:
     before it takes a task, not inside a visitor's answer: about a second of CPU per process (py-spy of a
     worker just started at saturation: 21 % compiling rules, 10 % loading the model)."""
     # Imported here: this module is imported (config/__init__.py) before Django's apps are ready.
-    from nlp import embeddings  # noqa: PLC0415 - see above; and heavy, loaded only in a pool process
     from triggers.rule_cache import rules_compiled  # noqa: PLC0415 - see above
 
     if not settings.HANDOFF_ANSWER_IN_WORKERS:
@@ -128,8 +129,6 @@ def worker_probe() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (backend_pid,) = cursor.fetchone()
-    from nlp import embeddings  # noqa: PLC0415 - this module is imported before Django's apps are ready
-
     warm = embeddings._load_model.cache_info().currsize == 1  # loaded before any answer asked for it
     return {
         "pid": os.getpid(),
