@@ -1,9 +1,11 @@
 """factory_boy factories shared by every test package. Add to them; keep them minimal."""
 
+import datetime as dt
+
 import factory
 from django.contrib.auth import get_user_model
 
-from agents.models import Agent, Team
+from agents.models import Agent, BusinessHours, Team
 from chat.models import Conversation, Customer, Message
 from knowledge.models import Article
 
@@ -26,6 +28,14 @@ class TeamFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Team {n}")
     slug = factory.Sequence(lambda n: f"team-{n}")
+
+
+def team_open_all_week(team: Team) -> Team:
+    """Give `team` business hours around the clock, so a test does not depend on when it runs. One save
+    per day, not bulk_create: saving sends the signal that refreshes the per-process teams cache."""
+    for weekday in range(7):
+        BusinessHours.objects.create(team=team, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59))
+    return team
 
 
 class AgentFactory(factory.django.DjangoModelFactory):

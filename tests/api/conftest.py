@@ -1,13 +1,11 @@
-import datetime as dt
 import os
 
 import pytest
 from rest_framework.test import APIClient
 
-from agents.models import BusinessHours
 from api.models import ApiToken
 from api.tokens import api_token_issue
-from tests.factories import AgentFactory, TeamFactory, UserFactory
+from tests.factories import AgentFactory, TeamFactory, UserFactory, team_open_all_week
 
 ALL_SCOPES = [ApiToken.Scope.READ, ApiToken.Scope.WRITE, ApiToken.Scope.CHANNEL]
 
@@ -52,8 +50,7 @@ def billing_agent(billing_team):
 @pytest.fixture
 def always_open(support_team, billing_team):
     for team in (support_team, billing_team):
-        for weekday in range(7):
-            BusinessHours.objects.create(team=team, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59))
+        team_open_all_week(team)
 
 
 @pytest.fixture(autouse=True)

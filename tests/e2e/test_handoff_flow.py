@@ -14,7 +14,7 @@ from agents.models import Agent, BusinessHours
 from chat.models import Customer
 from handoff.models import Handoff, SatisfactionRating
 from tests.e2e.support import Widget, in_thread
-from tests.factories import AgentFactory, ConversationFactory, TeamFactory, UserFactory
+from tests.factories import AgentFactory, ConversationFactory, TeamFactory, UserFactory, team_open_all_week
 from triggers.services import triggers_defaults_install
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -25,8 +25,7 @@ PASSWORD = "a-long-test-password"
 def support_team(*, open_all_week: bool):
     team = TeamFactory(name="Customer Support", slug="support", out_of_hours_message="We're closed right now.")
     if open_all_week:
-        for weekday in range(7):
-            BusinessHours.objects.create(team=team, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59))
+        team_open_all_week(team)
     else:
         BusinessHours.objects.create(team=team, weekday=0, opens_at=dt.time(9), closes_at=dt.time(9, 1))
     return team

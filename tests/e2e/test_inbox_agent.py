@@ -4,7 +4,6 @@ Each test sets up its data through the services (in a thread: they broadcast aft
 drives the inbox as an agent would, by keyboard where the issue asks for it.
 """
 
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from agents.models import Agent, BusinessHours, CannedResponse
+from agents.models import Agent, CannedResponse
 from chat.models import Conversation
 from handoff.models import Handoff
 from handoff.services import handoff_assign, handoff_request, handoff_resolve
@@ -24,6 +23,7 @@ from tests.factories import (
     MessageFactory,
     TeamFactory,
     UserFactory,
+    team_open_all_week,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,10 +32,7 @@ PASSWORD = "a-long-test-password"
 
 
 def open_team(slug: str, name: str):
-    team = TeamFactory(name=name, slug=slug)
-    for weekday in range(7):
-        BusinessHours.objects.create(team=team, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59))
-    return team
+    return team_open_all_week(TeamFactory(name=name, slug=slug))
 
 
 def dana_with_ada():

@@ -6,13 +6,12 @@ Celery worker over Redis, which receives what this process queues with `.delay()
 generation queued on commit by handoff_resolve).
 """
 
-import datetime as dt
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from agents.models import Agent, BusinessHours
+from agents.models import Agent
 from chat.models import Conversation, Message
 from handoff.models import Handoff
 from handoff.services import handoff_resolve
@@ -20,7 +19,7 @@ from inbox.services import agent_reply
 from knowledge.answers import DECLINE_TEXT
 from knowledge.models import Article, TrainingSuggestion
 from tests.e2e.support import Widget, in_thread
-from tests.factories import AgentFactory, TeamFactory, UserFactory
+from tests.factories import AgentFactory, TeamFactory, UserFactory, team_open_all_week
 from tests.support.services import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -36,9 +35,7 @@ AGENT_ANSWER = (
 
 
 def open_team_with_dana():
-    team = TeamFactory(name="Customer Support", slug="support")
-    for weekday in range(7):
-        BusinessHours.objects.create(team=team, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59))
+    team = team_open_all_week(TeamFactory(name="Customer Support", slug="support"))
     dana = AgentFactory(user=UserFactory(username="dana", first_name="Dana"), teams=[team])
     Agent.objects.filter(pk=dana.pk).update(status=Agent.Status.ONLINE)  # routing gives her the next handoff
     return dana

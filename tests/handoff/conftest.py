@@ -1,18 +1,13 @@
-import datetime as dt
-
 import pytest
 
-from agents.models import Agent, BusinessHours
-from tests.factories import AgentFactory, ConversationFactory, TeamFactory, UserFactory
+from agents.models import Agent
+from tests.factories import AgentFactory, ConversationFactory, TeamFactory, UserFactory, team_open_all_week
 
 
 @pytest.fixture
 def open_team(db):
     """A team open around the clock, so tests do not depend on when they run."""
-    team = TeamFactory(name="Customer Support", slug="support")
-    for weekday in range(7):
-        BusinessHours.objects.create(team=team, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59))
-    return team
+    return team_open_all_week(TeamFactory(name="Customer Support", slug="support"))
 
 
 @pytest.fixture

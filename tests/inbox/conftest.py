@@ -1,10 +1,15 @@
-import datetime as dt
-
 import pytest
 
-from agents.models import Agent, BusinessHours
+from agents.models import Agent
 from handoff.services import handoff_request
-from tests.factories import AgentFactory, ConversationFactory, MessageFactory, TeamFactory, UserFactory
+from tests.factories import (
+    AgentFactory,
+    ConversationFactory,
+    MessageFactory,
+    TeamFactory,
+    UserFactory,
+    team_open_all_week,
+)
 
 
 @pytest.fixture
@@ -15,8 +20,7 @@ def billing_team(db):
 @pytest.fixture
 def always_open(support_team, billing_team):
     for team in (support_team, billing_team):
-        for weekday in range(7):
-            BusinessHours.objects.create(team=team, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59))
+        team_open_all_week(team)
 
 
 @pytest.fixture

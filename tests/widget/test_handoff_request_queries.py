@@ -1,15 +1,12 @@
 """The widget's "Talk to a person" costs a fixed, small number of queries (issue 12): every query before
 the commit is latency between the click and the agents' inboxes hearing of it."""
 
-import datetime as dt
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from agents.models import BusinessHours
 from chat.models import Conversation, Message
-from tests.factories import ConversationFactory, MessageFactory, TeamFactory
+from tests.factories import ConversationFactory, MessageFactory, TeamFactory, team_open_all_week
 from widget.pipeline import widget_handoff_request
 
 pytestmark = pytest.mark.django_db
@@ -17,10 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def support_open(db):
-    team = TeamFactory(name="Customer Support", slug="support")
-    for weekday in range(7):
-        BusinessHours.objects.create(team=team, weekday=weekday, opens_at=dt.time(0), closes_at=dt.time(23, 59, 59))
-    return team
+    return team_open_all_week(TeamFactory(name="Customer Support", slug="support"))
 
 
 def asked() -> Conversation:
