@@ -73,14 +73,65 @@
     document.body.setAttribute("data-ws", "closed");
   });
   // A push that re-renders a part of the page (the header, the sidebar) must not take the focus
-  // from a keyboard user: the element with the same id gets it back.
+  // from a keyboard user, nor undo what the agent was doing there (a snooze choice, a transfer target
+  // and note, a tag being typed, the open Transfer panel): the element with the same id gets the focus
+  // back, and every field the agent changed, found again by id (or its form's action and its name),
+  // gets its value back if the new part still has it. A form being sent is left out: it is done.
   var refocus = null;
+  var kept = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form");
+    if (form) form.setAttribute("data-sending", "1");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form");
+    if (form) form.removeAttribute("data-sending");
+  });
+  function fieldKey(field) {
+    if (field.id) return "#" + field.id;
+    return field.form && field.name ? field.form.getAttribute("action") + " " + field.name : null;
+  }
+  function edited(field) {
+    if (field.tagName === "SELECT") {
+      return Array.prototype.some.call(field.options, function (option) { return option.selected !== option.defaultSelected; });
+    }
+    return field.type !== "hidden" && field.type !== "submit" && field.value !== field.defaultValue;
+  }
+  function editsIn(root) {
+    var edits = {};
+    root.querySelectorAll("input, select, textarea").forEach(function (field) {
+      var key = fieldKey(field);
+      if (key && !(field.form && field.form.hasAttribute("data-sending")) && edited(field)) edits[key] = field.value;
+    });
+    var open = [];
+    root.querySelectorAll("details[open]").forEach(function (details) { open.push(details.className); });
+    return { edits: edits, open: open };
+  }
+  function editsRestore(root, state) {
+    root.querySelectorAll("input, select, textarea").forEach(function (field) {
+      var key = fieldKey(field);
+      if (!key || !(key in state.edits)) return;
+      var value = state.edits[key];
+      if (field.tagName !== "SELECT" || Array.prototype.some.call(field.options, function (option) { return option.value === value; })) {
+        field.value = value;
+      }
+    });
+    root.querySelectorAll("details").forEach(function (details) {
+      if (state.open.indexOf(details.className) !== -1) details.open = true;
+    });
+  }
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var active = document.activeElement;
     var target = event.detail.target;
     refocus = active && active.id && target && target.contains(active) ? active.id : null;
+    kept = target && target.id ? { id: target.id, state: editsIn(target) } : null;
   });
   document.addEventListener("htmx:oobAfterSwap", function () {
+    if (kept) {
+      var swapped = document.getElementById(kept.id);
+      if (swapped) editsRestore(swapped, kept.state);
+      kept = null;
+    }
     if (!refocus) return;
     var again = document.getElementById(refocus);
     refocus = null;
