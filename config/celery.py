@@ -1,12 +1,11 @@
 import asyncio
 import itertools
-import logging
 import os
 import threading
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init
 from django.conf import settings
 from django.db import close_old_connections, connection
 from kombu.transport import TRANSPORT_ALIASES
@@ -14,7 +13,6 @@ from kombu.transport import TRANSPORT_ALIASES
 from nlp import embeddings  # cheap: the model loads on first use (tests/knowledge/test_embeddings.py)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-logger = logging.getLogger(__name__)
 
 # redis:// and rediss:// brokers through our Redis transport: a worker must outlive a Redis restart
 # (config/broker.py says which kombu defect killed it).
@@ -51,25 +49,6 @@ def _yield_the_cpu_to_web_processes(**_kwargs) -> None:
     Daphne a core first and the workers take the rest."""
     if settings.HANDOFF_WORKER_NICE:
         os.nice(settings.HANDOFF_WORKER_NICE)
-
-
-@worker_process_init.connect
-def _warm_up_before_the_first_answer(**_kwargs) -> None:
-    """A pool process loads the embedding model and compiles the trigger rules (their phrases embedded)
-    before it takes a task, not inside a visitor's answer: about a second of CPU per process (py-spy of a
-    worker just started at saturation: 21 % compiling rules, 10 % loading the model)."""
-    # Imported here: this module is imported (config/__init__.py) before Django's apps are ready.
-    from triggers.rule_cache import rules_compiled  # noqa: PLC0415 - see above
-
-    if not settings.HANDOFF_ANSWER_IN_WORKERS:
-        return
-    try:
-        embeddings.embed(["warm up"])
-        rules_compiled()
-    except Exception:  # the first answer loads what it needs instead
-        logger.warning("The worker's warm-up failed", exc_info=True)
-    finally:
-        connection.close()
 
 
 @task_prerun.connect
